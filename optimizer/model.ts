@@ -1,0 +1,137 @@
+/**
+ * The canonical flexibility model: the vocabulary every other part of gridflex speaks.
+ *
+ * Units and signs, stated once for the whole code base:
+ * - power in kW, energy in kWh; positive = import (consumption, charging), negative = export (V2G).
+ * - limits are magnitudes: `importKw` >= 0 caps consumption, `exportKw` >= 0 caps export.
+ * - time is UTC; an interval is identified by its start in epoch milliseconds; intervals are aligned to
+ *   `intervalMinutes` (15 by default) from the epoch.
+ *
+ * This module is pure: no I/O, no clock reads. Callers pass time in.
+ */
+
+export const DEFAULT_INTERVAL_MINUTES = 15;
+export const DEFAULT_HORIZON_INTERVALS = 96;
+
+export type NodeKind = 'grid_area' | 'connection_point' | 'cpo' | 'site' | 'station' | 'evse';
+
+/** A node of the topology tree. Any level below grid_area may be absent; an EVSE is always a leaf. */
+export interface TopologyNode {
+  id: string;
+  kind: NodeKind;
+  /** null only for a grid area (a root). */
+  parentId: string | null;
+  /** Static import limit (kW), e.g. a transformer rating or a contracted connection capacity. */
+  importLimitKw?: number;
+  /** Static export limit (kW). */
+  exportLimitKw?: number;
+  /** EVSE only: maximum charge power the hardware can deliver (kW). */
+  maxPowerKw?: number;
+  /** EVSE only: below this the charger cannot run; it must then be off (kW). */
+  minPowerKw?: number;
+}
+
+export interface Horizon {
+  /** Start of the first interval, epoch ms, aligned to intervalMinutes. */
+  startMs: number;
+  intervalMinutes: number;
+  /** Number of intervals. */
+  count: number;
+}
+
+/**
+ * Limits for one node, one value per horizon interval. `null` means "no limit from this envelope"
+ * (the static limit of the node, if any, still applies).
+ */
+export interface CapacityEnvelope {
+  nodeId: string;
+  importKw: (number | null)[];
+  exportKw: (number | null)[];
+}
+
+/** What a charging session needs. */
+export interface ChargingDemand {
+  sessionId: string;
+  evseId: string;
+  /** When the EV is plugged in (epoch ms); charging is impossible before. */
+  arrivalMs: number;
+  /** When the EV leaves (epoch ms); charging is impossible after. */
+  departureMs: number;
+  /** Energy still needed by departure (kWh, >= 0). */
+  energyKwh: number;
+  /** Session-specific max power (kW), e.g. the EV's on-board charger; min'd with the EVSE's. */
+  maxPowerKw?: number;
+  /** Session-specific min power (kW) below which the charger must be off. */
+  minPowerKw?: number;
+}
+
+export interface AllocationInput {
+  horizon: Horizon;
+  nodes: TopologyNode[];
+  envelopes: CapacityEnvelope[];
+  demands: ChargingDemand[];
+  /** Solver time limit in seconds (glpk tmlim). */
+  timeLimitSec?: number;
+}
+
+export type AllocationStatus = 'optimal' | 'feasible' | 'fallback' | 'empty';
+
+export interface EvseSchedule {
+  evseId: string;
+  /** The session charging on this EVSE in the horizon, if any. */
+  sessionId: string | null;
+  /** Power setpoint per interval (kW). */
+  kw: number[];
+  /**
+   * Cap per interval (kW) >= kw: the most this EVSE may draw. For an EVSE with a session it equals kw;
+   * for an idle EVSE it is its share of the remaining headroom, so a session starting before the next
+   * re-allocation stays within every limit.
+   */
+  capKw: number[];
+}
+
+export interface UnmetEnergy {
+  sessionId: string;
+  evseId: string;
+  kwh: number;
+}
+
+export interface BindingConstraint {
+  nodeId: string;
+  interval: number;
+  kind: 'import' | 'export';
+}
+
+export interface Allocation {
+  status: AllocationStatus;
+  /** Why the status is not 'optimal' (e.g. solver time-out, infeasible input). */
+  reason?: string;
+  horizon: Horizon;
+  evses: EvseSchedule[];
+  /** Sum of capKw under each node per interval (kW). */
+  nodeTotalsKw: Record<string, number[]>;
+  /** The effective import limit per node per interval (kW), after min'ing envelopes and static limits; Infinity = none. */
+  nodeLimitsKw: Record<string, number[]>;
+  unmet: UnmetEnergy[];
+  binding: BindingConstraint[];
+  objective: number;
+  solveMs: number;
+}
+
+/** Epoch ms of the start of the interval containing `ms`. */
+export function alignToInterval(ms: number, intervalMinutes = DEFAULT_INTERVAL_MINUTES): number {
+  const step = intervalMinutes * 60_000;
+  return Math.floor(ms / step) * step;
+}
+
+export function intervalStartMs(h: Horizon, i: number): number {
+  return h.startMs + i * h.intervalMinutes * 60_000;
+}
+
+export function horizonEndMs(h: Horizon): number {
+  return intervalStartMs(h, h.count);
+}
+
+export function intervalHours(h: Horizon): number {
+  return h.intervalMinutes / 60;
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+/**
+ * Every setting of gridflex, read once from the environment. A bad value stops start-up with a
+ * message naming the variable (the CLI exits with code 2).
+ */
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL with one of ${protocols.join(', ')}`);
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: port.default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** The URL peers (DSOs) use to reach us; it goes into OSCP registrations. */
+  PUBLIC_URL: url(['http:', 'https:']).optional(),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  DATABASE_MAX_CONNECTIONS: positiveInt.default(10),
+  GRIDFLEX_DATA_DIR: z.string().min(1).default('.gridflex-data'),
+  MQTT_URL: url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']).optional(),
+  /** Port of the embedded aedes broker, used when MQTT_URL is unset (not 1883, to leave a system broker alone). */
+  MQTT_EMBEDDED_PORT: port.default(1884),
+  MQTT_TOPIC_PREFIX: z.string().regex(/^[^#+]+$/, 'must not contain MQTT wildcards').default('gridflex'),
+  GRIDFLEX_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  INTERVAL_MINUTES: z.coerce.number().int().refine((v) => [5, 15, 30, 60].includes(v), 'must be 5, 15, 30 or 60').default(15),
+  HORIZON_INTERVALS: z.coerce.number().int().min(1).max(672).default(96),
+  SOLVER_TIME_LIMIT_S: z.coerce.number().positive().max(300).default(10),
+  REALLOCATE_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  /** Used when a session tells us nothing about its needs (OCPP 1.6, or 2.0.1 without ISO 15118). */
+  DEFAULT_SESSION_ENERGY_KWH: z.coerce.number().positive().max(500).default(30),
+  DEFAULT_SESSION_HOURS: z.coerce.number().positive().max(72).default(8),
+  OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+  OUTBOX_RETRY_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
+  OCPP_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
+  OCPP_HEARTBEAT_INTERVAL_S: z.coerce.number().int().min(10).max(86_400).default(300),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  OSCP_HEARTBEAT_INTERVAL_S: z.coerce.number().int().min(10).max(86_400).default(300),
+  DEMO_STATIONS: z.coerce.number().int().min(0).max(2000).default(24),
+  DEMO_SPEEDUP: z.coerce.number().positive().max(3600).default(60),
+  GRIDFLEX_REQUIRE_SECRETS: bool.optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(issues.map((i) => `${i.variable}: ${i.message}`).join('; '));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; empty strings count as unset. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+  const res = configSchema.safeParse(input);
+  if (!res.success) {
+    throw new ConfigError(res.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: `${i.message} (got ${JSON.stringify(input[String(i.path[0])])})` })));
+  }
+  const cfg = res.data;
+  // Fail closed: in production a missing admin token is an error, never a generated default.
+  if ((cfg.NODE_ENV === 'production' || cfg.GRIDFLEX_REQUIRE_SECRETS) && !cfg.GRIDFLEX_ADMIN_TOKEN) {
+    throw new ConfigError([{ variable: 'GRIDFLEX_ADMIN_TOKEN', message: 'required in production' }]);
+  }
+  return cfg;
+}

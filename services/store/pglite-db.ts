@@ -1,0 +1,45 @@
+import { PGlite } from '@electric-sql/pglite';
+import type { Db, Queryable, SqlParam } from './db.ts';
+
+interface PgliteLike {
+  query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+}
+
+/** PGlite: PostgreSQL in WASM. `dataDir` undefined keeps the database in memory (tests). */
+export async function createPgliteDb(dataDir?: string): Promise<Db> {
+  const lite = dataDir ? new PGlite(dataDir) : new PGlite();
+  await lite.waitReady;
+  const run = async <R extends object>(c: PgliteLike, sql: string, params?: readonly SqlParam[]): Promise<R[]> => {
+    const res = await c.query<R>(sql, params as unknown[] | undefined);
+    return res.rows.map(normalizeRow) as R[];
+  };
+  // PGlite runs one statement at a time; serialise transactions so a query outside the transaction
+  // does not interleave with it on the single connection.
+  let chain: Promise<unknown> = Promise.resolve();
+  return {
+    kind: 'pglite',
+    query: (sql, params) => run(lite, sql, params),
+    tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      const next = chain.then(() =>
+        lite.transaction(async (t) => fn({ query: (sql, params) => run(t, sql, params) })),
+      );
+      chain = next.catch(() => undefined);
+      return next as Promise<T>;
+    },
+    async exec(sql) {
+      await lite.exec(sql);
+    },
+    close: () => lite.close(),
+  };
+}
+
+// node-postgres returns timestamptz as Date and int8 as number (see pg-db.ts); PGlite returns Date
+// and bigint. Align PGlite on the same shapes so repositories see one set of types.
+function normalizeRow(row: unknown): unknown {
+  if (row === null || typeof row !== 'object') return row;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row as Record<string, unknown>)) {
+    out[k] = typeof v === 'bigint' ? Number(v) : v;
+  }
+  return out;
+}
