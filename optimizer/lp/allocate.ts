@@ -1,0 +1,191 @@
+import type { Allocation, AllocationInput, AllocationStatus, EvseSchedule } from '../model.ts';
+import { shareHeadroom, type ShareSpec } from '../headroom.ts';
+import { prepare, type Problem } from '../prepare.ts';
+import { Reasons } from '../reasons.ts';
+import { enforceLimits, roundSetpoints, sumUnder } from '../rounding.ts';
+import type { AreaRange } from '../topology.ts';
+import { buildAreaLp } from './build.ts';
+import { findBinding, findUnmet, planObjective } from './report.ts';
+import { glpk, solveLp, type Glpk } from './solve.ts';
+
+export const DEFAULT_TIME_LIMIT_SEC = 10;
+
+interface Solution {
+  raw: Float64Array;
+  colOf: Int32Array;
+  solved: AreaRange[];
+  failed: Set<AreaRange>;
+  feasibleOnly: boolean;
+}
+
+/**
+ * Schedules every EVSE of the topology over the horizon: setpoints that deliver as much of each session's
+ * energy as the import limits allow, and caps for idle EVSEs that share the remaining headroom.
+ *
+ * Each grid area (root) is an independent LP (see build.ts). Never throws on bad input: unusable values are
+ * made safe and explained in `reason`; an area whose solve fails or times out gets the safe answer
+ * (0 kW everywhere, caps from the headroom split) and the status becomes 'fallback'.
+ *
+ * Conventions: a session counts in every interval that overlaps [arrival, departure), delivering
+ * kW · Δt · (overlap share); one session per EVSE, the latest arrival wins; an EVSE without a finite
+ * `maxPowerKw` is treated as 0 kW; a NaN or negative limit is 0. `objective` is the LP objective evaluated
+ * on the returned (rounded) setpoints; `binding` lists the limits the LP solution reached, before rounding.
+ */
+export async function allocate(input: AllocationInput): Promise<Allocation> {
+  const started = performance.now();
+  const p = prepare(input);
+  const outcome = new Reasons();
+  const timeLimitSec = timeLimit(input.timeLimitSec, outcome);
+  const nEv = p.tree.evseNode.length;
+
+  if (nEv === 0 && input.demands.length === 0) {
+    return assemble(p, 'empty', outcome, emptySolution(p), new Float64Array(0), started);
+  }
+  const sol = p.valid ? await solveAreas(p, timeLimitSec, started, outcome) : emptySolution(p);
+  const kw = new Float64Array(nEv * p.count);
+  const belowMin = roundSetpoints(p, sol.raw, kw);
+  if (belowMin > 0) outcome.add(`${belowMin} setpoint(s) under the min power rounded down to 0`);
+  const repaired = enforceLimits(p, kw);
+  if (repaired > 0) outcome.add(`${repaired} setpoint(s) lowered to stay within limits after solver tolerances`);
+
+  const status: AllocationStatus = !p.valid || sol.failed.size > 0 ? 'fallback' : sol.feasibleOnly ? 'feasible' : 'optimal';
+  return assemble(p, status, outcome, sol, kw, started);
+}
+
+function timeLimit(v: number | undefined, outcome: Reasons): number {
+  if (v === undefined) return DEFAULT_TIME_LIMIT_SEC;
+  if (Number.isFinite(v) && v > 0) return v;
+  outcome.add(`timeLimitSec ${v} is invalid, ${DEFAULT_TIME_LIMIT_SEC} s used`);
+  return DEFAULT_TIME_LIMIT_SEC;
+}
+
+function emptySolution(p: Problem): Solution {
+  const n = p.tree.evseNode.length * p.count;
+  return { raw: new Float64Array(n), colOf: new Int32Array(n).fill(-1), solved: [], failed: new Set(), feasibleOnly: false };
+}
+
+/** Solves the areas one after another within one shared time budget. */
+async function solveAreas(p: Problem, timeLimitSec: number, started: number, outcome: Reasons): Promise<Solution> {
+  const sol = emptySolution(p);
+  const T = p.count;
+  const needy = p.tree.roots.filter((a) => hasWork(p, a));
+  if (needy.length === 0) return sol;
+  let g: Glpk;
+  try {
+    g = await glpk();
+  } catch (err) {
+    outcome.add(`solver unavailable (${err instanceof Error ? err.message : String(err)}): safe fallback`);
+    needy.forEach((a) => sol.failed.add(a));
+    return sol;
+  }
+  const deadline = started + timeLimitSec * 1000;
+  for (const area of needy) {
+    const areaId = p.tree.nodes[area.node]!.id;
+    const built = buildAreaLp(p, area, g, sol.colOf);
+    if (!built) continue;
+    const left = (deadline - performance.now()) / 1000;
+    const res = left > 0 ? await solveLp(built.lp, left) : { ok: false as const, reason: 'time budget used up by earlier areas' };
+    let usable = res.ok;
+    if (res.ok) {
+      for (let c = 0; c < built.colName.length && usable; c++) {
+        const v = res.vars[built.colName[c]!];
+        if (v === undefined || !Number.isFinite(v)) usable = false;
+        else sol.raw[built.colEvse[c]! * T + built.colT[c]!] = Math.min(built.colUb[c]!, Math.max(0, v));
+      }
+    }
+    if (usable) {
+      sol.solved.push(area);
+      if (res.ok && res.feasibleOnly) {
+        sol.feasibleOnly = true;
+        outcome.add(`grid area ${areaId}: solver stopped at a feasible, not proven optimal, solution`);
+      }
+      continue;
+    }
+    outcome.add(`grid area ${areaId}: ${res.ok ? 'solver returned unusable values' : res.reason}; safe fallback (0 kW, caps from headroom)`);
+    sol.failed.add(area);
+    for (let e = area.evLo; e < area.evHi; e++) {
+      sol.raw.fill(0, e * T, (e + 1) * T);
+      sol.colOf.fill(-1, e * T, (e + 1) * T);
+    }
+  }
+  return sol;
+}
+
+function hasWork(p: Problem, area: AreaRange): boolean {
+  for (let e = area.evLo; e < area.evHi; e++) {
+    const s = p.session[e];
+    if (s && s.energyKwh > 0 && s.maxKw > 0 && s.t1 > s.t0) return true;
+  }
+  return false;
+}
+
+/**
+ * Idle positions (no session present, or the whole area fell back) take a share of the headroom;
+ * an EVSE outside every grid area stays at 0.
+ */
+function shareSpec(p: Problem, failed: Set<AreaRange>): ShareSpec {
+  const T = p.count;
+  const n = p.tree.evseNode.length * T;
+  const spec: ShareSpec = { idle: new Uint8Array(n), max: new Float64Array(n), min: new Float64Array(n) };
+  const failedEvse = new Uint8Array(p.tree.evseNode.length);
+  for (const a of failed) failedEvse.fill(1, a.evLo, a.evHi);
+  for (let e = 0; e < p.tree.reachableEvses; e++) {
+    const s = p.session[e];
+    for (let t = 0; t < T; t++) {
+      const k = e * T + t;
+      const present = s !== null && s !== undefined && s.frac[t]! > 0;
+      if (present && !failedEvse[e]) continue;
+      spec.idle[k] = 1;
+      spec.max[k] = present ? s.maxKw : p.evseMax[e]!;
+      spec.min[k] = present ? s.minKw : p.evseMin[e]!;
+    }
+  }
+  return spec;
+}
+
+function assemble(p: Problem, status: AllocationStatus, outcome: Reasons, sol: Solution, kw: Float64Array, started: number): Allocation {
+  const T = p.count;
+  const { tree } = p;
+  const cap = kw.length > 0 ? shareHeadroom(p, kw, shareSpec(p, sol.failed)) : kw;
+
+  const evses: EvseSchedule[] = [];
+  tree.nodes.forEach((node, i) => {
+    const e = tree.evseOf[i]!;
+    if (e < 0) return;
+    evses.push({
+      evseId: node.id,
+      sessionId: p.session[e]?.demand.sessionId ?? null,
+      kw: Array.from(kw.subarray(e * T, (e + 1) * T)),
+      capKw: Array.from(cap.subarray(e * T, (e + 1) * T)),
+    });
+  });
+
+  const nodeTotalsKw: Record<string, number[]> = {};
+  const nodeLimitsKw: Record<string, number[]> = {};
+  const totals = tree.nodes.map(() => new Array<number>(T).fill(0));
+  const used = new Float64Array(tree.nodes.length);
+  if (cap.length > 0) {
+    for (let t = 0; t < T; t++) {
+      sumUnder(p, cap, t, used);
+      for (const n of tree.preorder) totals[n]![t] = used[n]!;
+    }
+  }
+  tree.nodes.forEach((node, i) => {
+    nodeTotalsKw[node.id] = totals[i]!;
+    nodeLimitsKw[node.id] = Array.from(p.lim.subarray(i * T, (i + 1) * T));
+  });
+
+  const reason = [outcome.toString(), p.reasons.toString()].filter((r) => r.length > 0).join('; ');
+  return {
+    status,
+    ...(reason ? { reason } : {}),
+    horizon: p.horizon,
+    evses,
+    nodeTotalsKw,
+    nodeLimitsKw,
+    unmet: findUnmet(p, sol.raw, kw),
+    binding: findBinding(p, sol.raw, sol.colOf, sol.solved),
+    objective: planObjective(p, kw),
+    solveMs: performance.now() - started,
+  };
+}

@@ -1,0 +1,163 @@
+import type { AllocationInput, ChargingDemand, Horizon } from './model.ts';
+import { effectiveLimits, pathLimits } from './limits.ts';
+import { Reasons } from './reasons.ts';
+import { buildTree, type Tree } from './topology.ts';
+
+/** Unmet energy costs this much per kWh in the objective; everything else is orders of magnitude smaller. */
+export const UNMET_PENALTY = 1000;
+/** Extra weight, as a fraction of the penalty, for a session leaving at the horizon start (linear to 0 at its end). */
+export const URGENCY_BONUS = 0.1;
+
+/** A charging session after validation, bound to one EVSE. */
+export interface Session {
+  demand: ChargingDemand;
+  evse: number;
+  energyKwh: number;
+  /** min(EVSE max, session max); 0 when the EVSE could never reach the min power. */
+  maxKw: number;
+  /** max(EVSE min, session min). */
+  minKw: number;
+  /** Intervals [t0, t1) that overlap the stay. */
+  t0: number;
+  t1: number;
+  /** Share of each interval during which the EV is plugged in; energy = kW · Δt · frac. */
+  frac: Float64Array;
+  /** Penalty per unmet kWh: earlier departures weigh a little more, so scarce power goes to them first. */
+  weight: number;
+}
+
+export interface Problem {
+  horizon: Horizon;
+  count: number;
+  /** Interval length in hours. */
+  dtH: number;
+  /** False when the horizon itself is unusable; the answer is then all zeros. */
+  valid: boolean;
+  tree: Tree;
+  /** Effective import limit `[node * count + t]`, Infinity = none. */
+  lim: Float64Array;
+  /** Tightest limit from the node up to its root `[node * count + t]`. */
+  pathLim: Float64Array;
+  /** Per EVSE index: hardware max and min (kW). */
+  evseMax: Float64Array;
+  evseMin: Float64Array;
+  /** Per EVSE index: its session, if any. */
+  session: (Session | null)[];
+  /** Demands that could not be scheduled (unknown EVSE, or another session won the EVSE). */
+  ignored: ChargingDemand[];
+  reasons: Reasons;
+}
+
+function horizonCount(h: Horizon): number {
+  return Number.isInteger(h.count) && h.count >= 0 ? h.count : 0;
+}
+
+function horizonValid(h: Horizon): boolean {
+  return Number.isFinite(h.startMs) && Number.isFinite(h.intervalMinutes) && h.intervalMinutes > 0
+    && Number.isInteger(h.count) && h.count >= 0;
+}
+
+/** An optional kW value: undefined means "not given"; an unusable value means 0 (the safe reading). */
+function optionalKw(v: number | undefined, fallback: number, what: string, reasons: Reasons): number {
+  if (v === undefined) return fallback;
+  if (Number.isNaN(v) || v < 0) {
+    reasons.add(`${what} ${v} is invalid, treated as 0`);
+    return 0;
+  }
+  return v;
+}
+
+/**
+ * Validates and indexes the input once, so the LP builder, the rounding and the headroom split all read
+ * plain typed arrays. Nothing here throws on bad values: they are made safe and reported.
+ */
+export function prepare(input: AllocationInput): Problem {
+  const reasons = new Reasons();
+  const horizon = input.horizon;
+  const valid = horizonValid(horizon);
+  if (!valid) reasons.add(`invalid horizon (start ${horizon.startMs}, ${horizon.intervalMinutes} min, count ${horizon.count}): all setpoints are 0`);
+  const count = horizonCount(horizon);
+  const tree = buildTree(input.nodes, reasons);
+  const lim = effectiveLimits(tree, input.envelopes, count, reasons);
+  const pathLim = pathLimits(tree, lim, count);
+
+  const nEv = tree.evseNode.length;
+  const evseMax = new Float64Array(nEv);
+  const evseMin = new Float64Array(nEv);
+  for (let e = 0; e < nEv; e++) {
+    const node = tree.nodes[tree.evseNode[e]!]!;
+    // Without a finite hardware max nothing bounds an idle EVSE's cap where no limit applies, so it gets 0.
+    if (node.maxPowerKw === undefined || !Number.isFinite(node.maxPowerKw)) reasons.add(`EVSE ${node.id} has no finite maxPowerKw: treated as 0 kW`);
+    evseMax[e] = Number.isFinite(node.maxPowerKw) ? optionalKw(node.maxPowerKw, 0, `EVSE ${node.id} maxPowerKw`, reasons) : 0;
+    evseMin[e] = optionalKw(node.minPowerKw, 0, `EVSE ${node.id} minPowerKw`, reasons);
+  }
+
+  const dtH = valid ? horizon.intervalMinutes / 60 : 0;
+  const ignored: ChargingDemand[] = [];
+  const session = bindSessions(input.demands, tree, evseMax, evseMin, count, ignored, reasons);
+  if (valid) for (const s of session) if (s) window(s, horizon, count, reasons);
+  return { horizon, count, dtH, valid, tree, lim, pathLim, evseMax, evseMin, session, ignored, reasons };
+}
+
+/**
+ * One session per EVSE: the model's schedule names a single session. When several demands name the same
+ * EVSE, the one that arrived last wins (it is the EV plugged in now or next); the others are reported.
+ */
+function bindSessions(demands: ChargingDemand[], tree: Tree, evseMax: Float64Array, evseMin: Float64Array, count: number, ignored: ChargingDemand[], reasons: Reasons): (Session | null)[] {
+  const session: (Session | null)[] = new Array<Session | null>(evseMax.length).fill(null);
+  for (const d of demands) {
+    const node = tree.byId.get(d.evseId);
+    const e = node === undefined ? -1 : tree.evseOf[node]!;
+    if (e < 0) {
+      reasons.add(`session ${d.sessionId}: EVSE ${d.evseId} is not in the topology, ignored`);
+      ignored.push(d);
+      continue;
+    }
+    const prev = session[e];
+    if (prev) {
+      const keep = d.arrivalMs >= prev.demand.arrivalMs ? d : prev.demand;
+      const drop = keep === d ? prev.demand : d;
+      reasons.add(`session ${drop.sessionId} ignored: EVSE ${d.evseId} also has session ${keep.sessionId}, which arrived later`);
+      ignored.push(drop);
+      if (keep === prev.demand) continue;
+    }
+    const energyKwh = Number.isFinite(d.energyKwh) && d.energyKwh > 0 ? d.energyKwh : 0;
+    if (!(Number.isFinite(d.energyKwh) && d.energyKwh >= 0)) reasons.add(`session ${d.sessionId}: energy ${d.energyKwh} kWh is invalid, treated as 0`);
+    let maxKw = Math.min(evseMax[e]!, optionalKw(d.maxPowerKw, Number.POSITIVE_INFINITY, `session ${d.sessionId} maxPowerKw`, reasons));
+    const minKw = Math.max(evseMin[e]!, optionalKw(d.minPowerKw, 0, `session ${d.sessionId} minPowerKw`, reasons));
+    if (minKw > maxKw) {
+      reasons.add(`session ${d.sessionId}: min power ${minKw} kW above max ${maxKw} kW, it cannot charge`);
+      maxKw = 0;
+    }
+    session[e] = { demand: d, evse: e, energyKwh, maxKw, minKw, t0: 0, t1: 0, frac: new Float64Array(count), weight: UNMET_PENALTY };
+  }
+  return session;
+}
+
+/**
+ * An interval counts for a session when it overlaps [arrival, departure); the power setpoint applies while
+ * the EV is there, so a partly covered interval delivers kW · Δt · (covered share). Limits apply to the
+ * power itself, whatever the share. Energy is wanted within the horizon even if departure is later.
+ */
+function window(s: Session, h: Horizon, count: number, reasons: Reasons): void {
+  const d = s.demand;
+  if (!Number.isFinite(d.arrivalMs) || !Number.isFinite(d.departureMs)) {
+    reasons.add(`session ${d.sessionId}: arrival/departure not finite, it cannot charge`);
+    return;
+  }
+  const step = h.intervalMinutes * 60_000;
+  const from = Math.max(d.arrivalMs, h.startMs);
+  const to = Math.min(d.departureMs, h.startMs + count * step);
+  if (to > from) {
+    s.t0 = Math.max(0, Math.floor((from - h.startMs) / step));
+    s.t1 = Math.min(count, Math.ceil((to - h.startMs) / step));
+    for (let t = s.t0; t < s.t1; t++) {
+      const a = h.startMs + t * step;
+      const overlap = Math.min(a + step, to) - Math.max(a, from);
+      s.frac[t] = Math.max(0, Math.min(1, overlap / step));
+    }
+  }
+  const span = count * step;
+  const slack = span > 0 ? (h.startMs + span - d.departureMs) / span : 0;
+  s.weight = UNMET_PENALTY * (1 + URGENCY_BONUS * Math.max(0, Math.min(1, slack)));
+}

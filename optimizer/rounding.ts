@@ -1,0 +1,84 @@
+import type { Problem } from './prepare.ts';
+
+/**
+ * Floor to 0.001 kW. Flooring (never rounding up) keeps every sum of setpoints at or under the limit it
+ * was computed against. The 1e-9 (in thousandths) absorbs representation noise, so 3.3 stays 3.3 instead
+ * of becoming 3.299; it can add at most 1e-12 kW per value.
+ */
+export function floorKw(x: number): number {
+  return x > 0 ? Math.floor(x * 1000 + 1e-9) / 1000 : 0;
+}
+
+/**
+ * Turns raw solver values into setpoints: floored to 0.001 kW, and set to 0 where under the session's min
+ * power (an LP cannot express "0 or at least min"; going down to 0 never breaks a limit). `kw` must be
+ * zero-filled. Returns how many positive values were turned off.
+ */
+export function roundSetpoints(p: Problem, raw: Float64Array, kw: Float64Array): number {
+  const T = p.count;
+  let belowMin = 0;
+  for (let e = 0; e < p.session.length; e++) {
+    const s = p.session[e];
+    if (!s) continue;
+    for (let t = s.t0; t < s.t1; t++) {
+      const r = raw[e * T + t]!;
+      if (!(r > 0)) continue;
+      const v = floorKw(Math.min(r, s.maxKw));
+      if (v < s.minKw - 1e-9 || v === 0) {
+        if (r > 1e-6) belowMin++;
+        continue;
+      }
+      kw[e * T + t] = v;
+    }
+  }
+  return belowMin;
+}
+
+/**
+ * Last line of defence against solver tolerances: wherever the setpoints under a node exceed its limit,
+ * scale them down (and drop those that fall under their min power). The LP normally leaves nothing to do.
+ * Returns the number of setpoints changed.
+ */
+export function enforceLimits(p: Problem, kw: Float64Array): number {
+  const { count: T, tree, lim } = p;
+  const used = new Float64Array(tree.nodes.length);
+  let changed = 0;
+  for (let t = 0; t < T; t++) {
+    for (let guard = 0; guard < tree.preorder.length + 1; guard++) {
+      sumUnder(p, kw, t, used);
+      const n = firstOver(p, t, used);
+      if (n < 0) break;
+      const limit = lim[n * T + t]!;
+      const factor = used[n]! > 0 ? Math.max(0, limit - 1e-6) / used[n]! : 0;
+      for (let e = tree.evLo[n]!; e < tree.evHi[n]!; e++) {
+        const k = e * T + t;
+        const old = kw[k]!;
+        if (old === 0) continue;
+        let v = Math.floor(old * factor * 1000) / 1000;
+        if (v < (p.session[e]?.minKw ?? 0)) v = 0;
+        kw[k] = v;
+        changed++;
+      }
+    }
+  }
+  return changed;
+}
+
+function firstOver(p: Problem, t: number, used: Float64Array): number {
+  for (const n of p.tree.preorder) {
+    if (used[n]! > p.lim[n * p.count + t]! + 1e-9) return n;
+  }
+  return -1;
+}
+
+/** `used[n]` = Σ values[e * count + t] over the EVSEs under each reachable node n. */
+export function sumUnder(p: Problem, values: Float64Array, t: number, used: Float64Array): void {
+  const { tree, count: T } = p;
+  for (let q = tree.preorder.length - 1; q >= 0; q--) {
+    const n = tree.preorder[q]!;
+    const e = tree.evseOf[n]!;
+    let s = e >= 0 ? values[e * T + t]! : 0;
+    for (const c of tree.children[n]!) s += used[c]!;
+    used[n] = s;
+  }
+}

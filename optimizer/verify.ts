@@ -1,0 +1,163 @@
+import type { Allocation, AllocationInput, ChargingDemand, TopologyNode } from './model.ts';
+
+/**
+ * An independent check of an allocation against its input. It shares no code with the solver (only the
+ * model's conventions, restated here), so a bug in the solver's limit or tree handling is not repeated
+ * here and hidden.
+ *
+ * Conventions checked: a NaN or negative limit means 0; an EVSE without a finite maxPowerKw may draw 0; a
+ * session is present in every interval overlapping [arrival, departure) and gets kW · Δt · overlap there;
+ * a node not under any root (unknown parent, cycle) has no known limits above it, so its EVSEs must be 0.
+ */
+export interface Verification {
+  ok: boolean;
+  violations: string[];
+}
+
+const EPS = 1e-9;
+const SUM_EPS = 1e-6;
+const MAX_MESSAGES = 200;
+
+function kwOrZero(v: number): number {
+  return Number.isNaN(v) || v < 0 ? 0 : v;
+}
+
+export function verifyAllocation(input: AllocationInput, alloc: Allocation): Verification {
+  const violations: string[] = [];
+  let extra = 0;
+  const fail = (m: string): void => {
+    if (violations.length < MAX_MESSAGES) violations.push(m);
+    else extra++;
+  };
+  const h = input.horizon;
+  const T = Number.isInteger(h.count) && h.count >= 0 ? h.count : 0;
+  const step = h.intervalMinutes * 60_000;
+  const dtH = h.intervalMinutes / 60;
+  if (alloc.horizon.count !== h.count || alloc.horizon.startMs !== h.startMs || alloc.horizon.intervalMinutes !== h.intervalMinutes) {
+    fail(`allocation horizon ${JSON.stringify(alloc.horizon)} differs from input horizon ${JSON.stringify(h)}`);
+  }
+
+  const nodes = new Map<string, TopologyNode>();
+  for (const n of input.nodes) if (!nodes.has(n.id)) nodes.set(n.id, n);
+  const limits = new Map<string, number[]>();
+  for (const n of nodes.values()) {
+    const s = n.importLimitKw === undefined ? Number.POSITIVE_INFINITY : kwOrZero(n.importLimitKw);
+    limits.set(n.id, new Array<number>(T).fill(s));
+  }
+  for (const env of input.envelopes) {
+    const l = limits.get(env.nodeId);
+    if (!l) continue;
+    for (let t = 0; t < T && t < env.importKw.length; t++) {
+      const v = env.importKw[t];
+      if (v !== null && v !== undefined) l[t] = Math.min(l[t]!, kwOrZero(v));
+    }
+  }
+
+  /** Ids from the node up to its root, or null when it hangs under no root. */
+  const pathCache = new Map<string, string[] | null>();
+  const pathOf = (id: string): string[] | null => {
+    if (pathCache.has(id)) return pathCache.get(id)!;
+    const path: string[] = [];
+    let cur: TopologyNode | undefined = nodes.get(id);
+    while (cur && path.length <= nodes.size) {
+      path.push(cur.id);
+      if (cur.parentId === null || cur.parentId === undefined) {
+        pathCache.set(id, path);
+        return path;
+      }
+      cur = nodes.get(cur.parentId);
+    }
+    pathCache.set(id, null);
+    return null;
+  };
+
+  const demandsBySession = new Map<string, ChargingDemand[]>();
+  for (const d of input.demands) demandsBySession.set(d.sessionId, [...(demandsBySession.get(d.sessionId) ?? []), d]);
+  const overlap = (d: ChargingDemand, t: number): number => {
+    const a = h.startMs + t * step;
+    const from = Math.max(a, d.arrivalMs);
+    const to = Math.min(a + step, d.departureMs);
+    return to > from ? (to - from) / step : 0;
+  };
+
+  const sums = new Map<string, number[]>();
+  for (const id of nodes.keys()) sums.set(id, new Array<number>(T).fill(0));
+  const seen = new Set<string>();
+  for (const sch of alloc.evses) {
+    const node = nodes.get(sch.evseId);
+    if (!node || node.kind !== 'evse') {
+      fail(`schedule for ${sch.evseId}, which is not an EVSE of the topology`);
+      continue;
+    }
+    if (seen.has(sch.evseId)) fail(`EVSE ${sch.evseId} has more than one schedule`);
+    seen.add(sch.evseId);
+    if (sch.kw.length !== T || sch.capKw.length !== T) {
+      fail(`EVSE ${sch.evseId}: kw has ${sch.kw.length} and capKw ${sch.capKw.length} entries, horizon has ${T}`);
+      continue;
+    }
+    let demand: ChargingDemand | undefined;
+    if (sch.sessionId !== null) {
+      demand = demandsBySession.get(sch.sessionId)?.find((d) => d.evseId === sch.evseId);
+      if (!demand) fail(`EVSE ${sch.evseId}: session ${sch.sessionId} is not an input demand on this EVSE`);
+    }
+    const path = pathOf(node.id);
+    const evseMax = Number.isFinite(node.maxPowerKw) ? kwOrZero(node.maxPowerKw!) : 0;
+    const evseMin = node.minPowerKw === undefined ? 0 : kwOrZero(node.minPowerKw);
+    const sessionMax = demand?.maxPowerKw === undefined ? Number.POSITIVE_INFINITY : kwOrZero(demand.maxPowerKw);
+    const sessionMin = Math.max(evseMin, demand?.minPowerKw === undefined ? 0 : kwOrZero(demand.minPowerKw));
+    let kwh = 0;
+    for (let t = 0; t < T; t++) {
+      const kw = sch.kw[t]!;
+      const cap = sch.capKw[t]!;
+      const at = `EVSE ${sch.evseId} interval ${t}`;
+      if (!Number.isFinite(kw) || kw < 0) fail(`${at}: kw ${kw} is not a finite value >= 0`);
+      if (!Number.isFinite(cap) || cap < 0) fail(`${at}: capKw ${cap} is not a finite value >= 0`);
+      if (kw > cap + EPS) fail(`${at}: kw ${kw} above capKw ${cap}`);
+      if (cap > evseMax + EPS) fail(`${at}: capKw ${cap} above the EVSE max ${evseMax}`);
+      if (!path && (kw !== 0 || cap !== 0)) fail(`${at}: EVSE is under no root, so kw and capKw must be 0`);
+      const f = demand ? overlap(demand, t) : 0;
+      if (f > 0) {
+        if (cap > sessionMax + EPS) fail(`${at}: capKw ${cap} above the session max ${sessionMax}`);
+        if (kw !== 0 && kw < sessionMin - EPS) fail(`${at}: kw ${kw} under the min power ${sessionMin}`);
+        if (cap !== 0 && cap < sessionMin - EPS) fail(`${at}: capKw ${cap} under the min power ${sessionMin}`);
+        kwh += kw * dtH * f;
+      } else {
+        if (kw !== 0) fail(`${at}: kw ${kw} while no session is present`);
+        if (cap !== 0 && cap < evseMin - EPS) fail(`${at}: capKw ${cap} under the EVSE min power ${evseMin}`);
+      }
+      if (path) {
+        for (const id of path) {
+          const sum = sums.get(id)!;
+          sum[t] = sum[t]! + cap;
+        }
+      }
+    }
+    if (demand) {
+      const need = Number.isFinite(demand.energyKwh) ? Math.max(0, demand.energyKwh) : 0;
+      if (kwh > need + SUM_EPS) fail(`session ${demand.sessionId} on EVSE ${sch.evseId}: ${kwh} kWh delivered, ${need} kWh needed`);
+    }
+  }
+  for (const n of nodes.values()) {
+    if (n.kind === 'evse' && !seen.has(n.id)) fail(`EVSE ${n.id} has no schedule`);
+  }
+
+  for (const [id, limit] of limits) {
+    const sum = sums.get(id)!;
+    const totals = alloc.nodeTotalsKw[id];
+    const reported = alloc.nodeLimitsKw[id];
+    if (!totals || totals.length !== T) fail(`node ${id}: nodeTotalsKw missing or not ${T} entries`);
+    if (!reported || reported.length !== T) fail(`node ${id}: nodeLimitsKw missing or not ${T} entries`);
+    for (let t = 0; t < T; t++) {
+      if (sum[t]! > limit[t]! + SUM_EPS) fail(`node ${id} interval ${t}: sum of capKw ${sum[t]} above the import limit ${limit[t]}`);
+      const total = totals?.[t];
+      if (total !== undefined && !(Math.abs(total - sum[t]!) <= SUM_EPS)) fail(`node ${id} interval ${t}: nodeTotalsKw ${total} but the caps under it sum to ${sum[t]}`);
+      const lim = reported?.[t];
+      if (lim !== undefined && lim !== limit[t] && !(Math.abs(lim - limit[t]!) <= EPS)) fail(`node ${id} interval ${t}: nodeLimitsKw ${lim} but the effective limit is ${limit[t]}`);
+    }
+  }
+  for (const u of alloc.unmet) {
+    if (!Number.isFinite(u.kwh) || u.kwh < 0) fail(`unmet energy of session ${u.sessionId} is ${u.kwh} kWh`);
+  }
+  if (extra > 0) violations.push(`and ${extra} more`);
+  return { ok: violations.length === 0, violations };
+}

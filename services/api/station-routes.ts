@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Db } from '../store/db.ts';
+import { getNode, listStationEvses } from '../store/topology-store.ts';
+import { latestRun, setpointsOfRun } from '../store/allocation-store.ts';
+import { recentOutbox } from '../store/outbox-store.ts';
+import { audit } from '../store/audit-store.ts';
+import { setStationPassword } from '../ocpp/station-credentials.ts';
+import { NotFound, Unprocessable } from '../http/errors.ts';
+import { route, type ApiRouter, type Authenticator } from '../http/route.ts';
+import type { AdminPrincipal } from '../http/admin-auth.ts';
+
+export function stationRoutes(api: ApiRouter, deps: { db: Db; auth: Authenticator<AdminPrincipal>; isConnected(stationId: string): boolean }): void {
+  const { db, auth } = deps;
+
+  async function station(idParam: string | undefined) {
+    const n = idParam ? await getNode(db, idParam) : undefined;
+    if (!n || n.kind !== 'station') throw new NotFound(`station ${idParam} does not exist`);
+    return n;
+  }
+
+  route(api, {
+    method: 'post', path: '/stations/:id/password',
+    summary: 'Set the OCPP Basic-auth password of a station (security profile 1); without a body a random one is generated and returned once',
+    auth,
+    body: z.object({ password: z.string().min(16).max(40).optional() }).optional().default({}),
+    status: 201,
+    response: z.object({ stationId: z.string(), username: z.string(), password: z.string().optional() }),
+    handler: async ({ params, body }) => {
+      const s = await station(params.id);
+      const generated = body.password === undefined;
+      // OCPP security profile 1: passwords of 16..40 characters from the printable ASCII range
+      const password = body.password ?? randomBytes(24).toString('base64url').slice(0, 32);
+      if (!/^[\x21-\x7e]+$/.test(password)) throw new Unprocessable('password must be printable ASCII without spaces');
+      await db.tx(async (q) => {
+        await setStationPassword(q, s.id, password);
+        await audit(q, 'admin', 'station.password', s.id);
+      });
+      return { stationId: s.id, username: s.id, ...(generated ? { password } : {}) };
+    },
+  });
+
+  route(api, {
+    method: 'get', path: '/stations/:id/schedule', summary: 'The station’s current setpoints and the profiles sent to it with their answers', auth,
+    handler: async ({ params }) => {
+      const s = await station(params.id);
+      const evses = await listStationEvses(db, s.id);
+      const run = await latestRun(db, s.gridAreaId, true);
+      const setpoints = run ? await setpointsOfRun(db, run.id, evses.map((e) => e.id)) : [];
+      const messages = await recentOutbox(db, { target: s.id, limit: 20 });
+      return {
+        stationId: s.id, connected: deps.isConnected(s.id), runId: run?.id ?? null, setpoints,
+        messages: messages.map((m) => ({ id: m.id, action: m.action, state: m.state, attempts: m.attempts, payload: m.payload, response: m.response, lastError: m.lastError, updatedAt: m.updatedAt })),
+      };
+    },
+  });
+
+  route(api, {
+    method: 'get', path: '/outbox', summary: 'Recent outbound messages and their delivery state', auth,
+    query: z.object({ target: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }),
+    handler: async ({ query }) => ({ messages: await recentOutbox(db, { limit: query.limit, ...(query.target ? { target: query.target } : {}) }) }),
+  });
+}

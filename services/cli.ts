@@ -1,0 +1,104 @@
+import { Command } from 'commander';
+import path from 'node:path';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { createLogger } from './log.ts';
+import { startGridflex, type Gridflex } from './main.ts';
+import { openDb } from './store/open-db.ts';
+import { migrate } from './store/migrate.ts';
+import { startDemo } from './demo/demo.ts';
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const i of err.issues) process.stderr.write(`gridflex: invalid configuration: ${i.variable}: ${i.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (sig: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stderr.write(`\ngridflex: ${sig}, shutting down\n`);
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+function banner(g: Gridflex, demo: boolean): string {
+  const t = g.adminToken;
+  const lines = [
+    '',
+    `  gridflex is running (${g.db.kind === 'pglite' ? `embedded PGlite in ${path.resolve(g.config.GRIDFLEX_DATA_DIR)}` : 'PostgreSQL'}, MQTT ${g.mqttUrl})`,
+    '',
+    `  Status page   ${g.url}/?token=${t}`,
+    `  Admin token   ${t}${g.adminTokenGenerated ? '   (generated; kept in the data folder; set GRIDFLEX_ADMIN_TOKEN to choose one)' : ''}`,
+    `  Admin API     ${g.url}/api/v1   (OpenAPI: ${g.url}/api/v1/openapi.json)`,
+    `  OCPP          ${g.url.replace(/^http/, 'ws')}/ocpp/{stationId}   (ocpp2.0.1, ocpp1.6; HTTP Basic auth)`,
+    `  OSCP 2.0 FP   ${g.url}/oscp/fp/2.0/`,
+    `  Metrics       ${g.url}/metrics`,
+    '',
+    '  Try:',
+    `    curl -s -H "Authorization: Bearer ${t}" ${g.url}/api/v1/grid-areas`,
+    `    curl -s -H "Authorization: Bearer ${t}" ${g.url}/api/v1/grid-areas/${demo ? 'demo-area' : '<id>'}/allocation | head -c 600`,
+    `    mosquitto_sub -h ${new URL(g.mqttUrl).hostname} -p ${new URL(g.mqttUrl).port} -t '${g.config.MQTT_TOPIC_PREFIX}/setpoints/#' -v`,
+    '',
+  ];
+  return lines.join('\n') + '\n';
+}
+
+const program = new Command();
+program.name('gridflex').description('Grid-side flexibility and demand-response orchestrator');
+
+program
+  .command('start')
+  .description('run gridflex (HTTP, OCPP, OSCP, MQTT, scheduler); configuration from environment variables')
+  .action(async () => {
+    const g = await startGridflex(config());
+    process.stdout.write(banner(g, false));
+    onSignals(() => g.stop());
+  });
+
+program
+  .command('demo')
+  .description('run gridflex with a simulated DSO posting OSCP forecasts and a simulated fleet of charge points')
+  .action(async () => {
+    const cfg = config();
+    const g = await startGridflex({ ...cfg, LOG_LEVEL: process.env.LOG_LEVEL ? cfg.LOG_LEVEL : 'warn' });
+    const demo = await startDemo(g);
+    process.stdout.write(banner(g, true));
+    process.stdout.write(`  Demo: ${demo.describe()}\n\n`);
+    onSignals(async () => {
+      await demo.stop();
+      await g.stop();
+    });
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(async () => {
+    const cfg = config();
+    const log = createLogger(cfg.LOG_LEVEL);
+    const db = await openDb({ ...(cfg.DATABASE_URL ? { databaseUrl: cfg.DATABASE_URL } : {}), dataDir: path.join(path.resolve(cfg.GRIDFLEX_DATA_DIR), 'pglite') });
+    try {
+      const applied = await migrate(db);
+      log.info({ applied }, applied.length ? 'migrations applied' : 'database is up to date');
+    } finally {
+      await db.close();
+    }
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`gridflex: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

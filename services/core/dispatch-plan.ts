@@ -1,0 +1,66 @@
+import { buildStationProfiles, type StationPlan } from '../../grid-adapters/ocpp/profiles.ts';
+import type { Allocation } from '../../optimizer/model.ts';
+import type { Config } from '../config.ts';
+import type { Queryable } from '../store/db.ts';
+import { enqueue } from '../store/outbox-store.ts';
+import { listAreaNodes } from '../store/topology-store.ts';
+
+/**
+ * Turns a verified allocation into outbox messages: per station one station-wide max profile (its
+ * EVSEs' caps: the grid share that keeps the area within its limits even if a session starts before
+ * the next run) and a TxProfile per running transaction; per station one MQTT setpoint message.
+ * Stations that never booted (no OCPP version known) get their profiles when they connect.
+ */
+export async function planDispatch(
+  q: Queryable,
+  p: { runId: number; gridAreaId: string; allocation: Allocation; txByEvse: Map<string, string>; nowMs: number; config: Config },
+): Promise<number> {
+  const nodes = await listAreaNodes(q, p.gridAreaId);
+  const states = await q.query<{ station_id: string; ocpp_version: string | null }>(
+    `SELECT s.station_id, s.ocpp_version FROM station_state s JOIN topology_node n ON n.id = s.station_id WHERE n.grid_area_id = $1`,
+    [p.gridAreaId],
+  );
+  const versionOf = new Map(states.map((s) => [s.station_id, normaliseVersion(s.ocpp_version)]));
+  const schedules = new Map(p.allocation.evses.map((e) => [e.evseId, e]));
+  const count = p.allocation.horizon.count;
+  let messages = 0;
+  for (const station of nodes.filter((n) => n.kind === 'station')) {
+    const evses = nodes.filter((n) => n.kind === 'evse' && n.parentId === station.id);
+    const stationCapKw = Array<number>(count).fill(0);
+    const planEvses: StationPlan['evses'] = [];
+    for (const e of evses) {
+      const s = schedules.get(e.id);
+      if (!s) continue;
+      for (let t = 0; t < count; t++) stationCapKw[t]! += s.capKw[t] ?? 0;
+      planEvses.push({ evseNodeId: e.id, ocppEvseId: e.ocppEvseId ?? 1, transactionId: p.txByEvse.get(e.id) ?? null, kw: s.kw });
+    }
+    const mqttTopic = `${p.config.MQTT_TOPIC_PREFIX}/setpoints/${station.id}`;
+    await enqueue(q, {
+      channel: 'mqtt', target: mqttTopic, action: 'publish', runId: p.runId, dedupeKey: `mqtt/${station.id}`,
+      payload: {
+        stationId: station.id, gridAreaId: p.gridAreaId, runId: p.runId, unit: 'kW',
+        startAt: new Date(p.allocation.horizon.startMs).toISOString(), intervalMinutes: p.allocation.horizon.intervalMinutes,
+        stationCapKw, evses: planEvses.map((e) => ({ evseId: e.evseNodeId, transactionId: e.transactionId, kw: e.kw })),
+      },
+    });
+    messages++;
+    const version = versionOf.get(station.id);
+    if (!version) continue;
+    const plan: StationPlan = {
+      version, stationId: station.id, horizon: p.allocation.horizon, nowMs: p.nowMs, stationCapKw, evses: planEvses,
+      ...(station.voltageV ? { voltageV: station.voltageV } : {}),
+      ...(station.phases ? { phases: station.phases } : {}),
+    };
+    for (const prof of buildStationProfiles(plan)) {
+      await enqueue(q, { channel: 'ocpp', target: station.id, action: prof.action, payload: prof.payload, dedupeKey: `ocpp/${prof.slot}`, runId: p.runId });
+      messages++;
+    }
+  }
+  return messages;
+}
+
+function normaliseVersion(v: string | null): '1.6' | '2.0.1' | undefined {
+  if (!v) return undefined;
+  const s = v.replace(/^ocpp/i, '');
+  return s === '1.6' || s === '2.0.1' ? s : undefined;
+}

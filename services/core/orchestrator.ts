@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { allocate, verifyAllocation } from '../../optimizer/index.ts';
+import type { Allocation, AllocationInput, TopologyNode } from '../../optimizer/model.ts';
+import { alignToInterval } from '../../optimizer/model.ts';
+import type { Config } from '../config.ts';
+import type { Metrics } from '../metrics.ts';
+import { loadActiveDemands } from '../ocpp/session-store.ts';
+import { saveRun } from '../store/allocation-store.ts';
+import type { Db } from '../store/db.ts';
+import { loadEnvelopes } from '../store/forecast-store.ts';
+import { listAreaNodes } from '../store/topology-store.ts';
+import type { Dispatcher } from './outbox-dispatcher.ts';
+import { planDispatch } from './dispatch-plan.ts';
+
+export interface RunResult {
+  runId: number;
+  gridAreaId: string;
+  status: Allocation['status'];
+  verified: boolean;
+  violations: string[];
+  messages: number;
+  solveMs: number;
+}
+
+export interface Orchestrator {
+  /** Asks for a re-allocation of a grid area soon; requests within the debounce window coalesce. */
+  request(gridAreaId: string, reason: string): void;
+  /** Re-allocates now (serialised with any run of the same area) and dispatches the result. */
+  runNow(gridAreaId: string, reason: string): Promise<RunResult>;
+  /** Resolves when no run is pending or in progress (tests, shutdown). */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface OrchestratorDeps {
+  db: Db;
+  log: Logger;
+  metrics: Metrics;
+  config: Config;
+  dispatcher: Dispatcher;
+  now?: () => number;
+}
+
+/**
+ * On a new forecast, session change or station (re)connect: allocate the grid area, verify the result
+ * independently, persist run + setpoints + outbox messages in one transaction, then kick delivery.
+ * An allocation that fails verification is stored for the decision trail but never dispatched.
+ */
+export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
+  const { db, log, metrics, config, dispatcher } = deps;
+  const now = deps.now ?? Date.now;
+  const timers = new Map<string, { timer: NodeJS.Timeout; reasons: Set<string> }>();
+  const chains = new Map<string, Promise<unknown>>();
+  let stopped = false;
+
+  async function buildInput(gridAreaId: string, atMs: number): Promise<{ input: AllocationInput; nodes: TopologyNode[]; txByEvse: Map<string, string> }> {
+    const horizon = { startMs: alignToInterval(atMs, config.INTERVAL_MINUTES), intervalMinutes: config.INTERVAL_MINUTES, count: config.HORIZON_INTERVALS };
+    const stored = await listAreaNodes(db, gridAreaId);
+    const nodes: TopologyNode[] = stored.map((n) => ({
+      id: n.id, kind: n.kind, parentId: n.parentId,
+      ...(n.importLimitKw !== undefined ? { importLimitKw: n.importLimitKw } : {}),
+      ...(n.exportLimitKw !== undefined ? { exportLimitKw: n.exportLimitKw } : {}),
+      ...(n.maxPowerKw !== undefined ? { maxPowerKw: n.maxPowerKw } : {}),
+      ...(n.minPowerKw !== undefined ? { minPowerKw: n.minPowerKw } : {}),
+    }));
+    const envelopes = await loadEnvelopes(db, nodes.map((n) => n.id), horizon);
+    const active = await loadActiveDemands(db, gridAreaId, atMs, { energyKwh: config.DEFAULT_SESSION_ENERGY_KWH, hours: config.DEFAULT_SESSION_HOURS });
+    const txByEvse = new Map(active.map((d) => [d.evseId, d.transactionId]));
+    const demands = active.map(({ stationId: _s, transactionId: _t, ...d }) => d);
+    return { input: { horizon, nodes, envelopes, demands, timeLimitSec: config.SOLVER_TIME_LIMIT_S }, nodes, txByEvse };
+  }
+
+  async function run(gridAreaId: string, reason: string): Promise<RunResult> {
+    const atMs = now();
+    const { input, txByEvse } = await buildInput(gridAreaId, atMs);
+    const alloc = await allocate(input);
+    const check = verifyAllocation(input, alloc);
+    const digest = createHash('sha256').update(JSON.stringify(input)).digest('hex');
+    metrics.solveSeconds.observe({ grid_area: gridAreaId, status: alloc.status }, alloc.solveMs / 1000);
+    metrics.allocationRuns.inc({ grid_area: gridAreaId, status: alloc.status, verified: String(check.ok) });
+    metrics.unmetEnergy.set({ grid_area: gridAreaId }, alloc.unmet.reduce((s, u) => s + u.kwh, 0));
+    const { runId, messages } = await db.tx(async (q) => {
+      const id = await saveRun(q, { gridAreaId, trigger: reason, inputsDigest: digest, verified: check.ok, violations: check.violations, allocation: alloc });
+      const n = check.ok ? await planDispatch(q, { runId: id, gridAreaId, allocation: alloc, txByEvse, nowMs: atMs, config }) : 0;
+      return { runId: id, messages: n };
+    });
+    const fields = { gridAreaId, runId, reason, status: alloc.status, solveMs: Math.round(alloc.solveMs), demands: input.demands.length, messages };
+    if (!check.ok) log.error({ ...fields, violations: check.violations.slice(0, 20) }, 'allocation failed verification: not dispatched');
+    else log.info(fields, 'allocation dispatched');
+    if (messages > 0) dispatcher.kick();
+    return { runId, gridAreaId, status: alloc.status, verified: check.ok, violations: check.violations, messages, solveMs: alloc.solveMs };
+  }
+
+  function runNow(gridAreaId: string, reason: string): Promise<RunResult> {
+    const prev = chains.get(gridAreaId) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(() => run(gridAreaId, reason));
+    const tail = next.catch(() => undefined);
+    chains.set(gridAreaId, tail);
+    void tail.then(() => {
+      if (chains.get(gridAreaId) === tail) chains.delete(gridAreaId);
+    });
+    return next;
+  }
+
+  return {
+    request(gridAreaId, reason) {
+      if (stopped) return;
+      const pending = timers.get(gridAreaId);
+      if (pending) {
+        pending.reasons.add(reason);
+        return;
+      }
+      const reasons = new Set([reason]);
+      const timer = setTimeout(() => {
+        timers.delete(gridAreaId);
+        runNow(gridAreaId, [...reasons].join(',')).catch((err: unknown) => log.error({ err, gridAreaId }, 're-allocation failed'));
+      }, config.REALLOCATE_DEBOUNCE_MS);
+      timers.set(gridAreaId, { timer, reasons });
+    },
+    runNow,
+    async idle() {
+      for (;;) {
+        if (timers.size === 0 && chains.size === 0) return;
+        await Promise.all([...chains.values()]);
+        if (timers.size > 0) await new Promise((r) => setTimeout(r, config.REALLOCATE_DEBOUNCE_MS + 10));
+      }
+    },
+    async stop() {
+      stopped = true;
+      for (const { timer } of timers.values()) clearTimeout(timer);
+      timers.clear();
+      await Promise.all([...chains.values()]);
+    },
+  };
+}

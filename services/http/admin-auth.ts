@@ -1,0 +1,35 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Request } from 'express';
+import { Unauthorized } from './errors.ts';
+import type { Authenticator } from './route.ts';
+
+export interface AdminPrincipal {
+  kind: 'admin';
+}
+
+/** Bearer admin token, compared in constant time (hashes first, so lengths never leak). */
+export function adminAuth(token: string): Authenticator<AdminPrincipal> {
+  const want = createHash('sha256').update(token).digest();
+  return (req: Request) => {
+    const h = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(h);
+    const cookieToken = readCookie(req, 'gridflex_admin');
+    const given = m?.[1] ?? cookieToken;
+    if (!given) throw new Unauthorized('missing bearer token');
+    const got = createHash('sha256').update(given).digest();
+    if (!timingSafeEqual(got, want)) throw new Unauthorized('invalid token');
+    return { kind: 'admin' };
+  };
+}
+
+export const noAuth: Authenticator<null> = () => null;
+
+export function readCookie(req: Request, name: string): string | undefined {
+  const raw = req.headers.cookie;
+  if (!raw) return undefined;
+  for (const part of raw.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}

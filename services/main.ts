@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { openDb } from './store/open-db.ts';
+import { migrate } from './store/migrate.ts';
+import type { Db } from './store/db.ts';
+import { makeDueNow } from './store/outbox-store.ts';
+import { createDispatcher, type Dispatcher } from './core/outbox-dispatcher.ts';
+import { createOrchestrator, type Orchestrator } from './core/orchestrator.ts';
+import { createScheduler } from './scheduler.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/embedded-broker.ts';
+import { createMqttPublisher, type MqttPublisher } from './mqtt/mqtt-channel.ts';
+import { createCsms, type Csms } from './ocpp/csms.ts';
+import { createOscpFpRouter, createOscpChannel } from './oscp/index.ts';
+import { createHttpApp } from './http/app.ts';
+import { adminAuth } from './http/admin-auth.ts';
+import { topologyRoutes } from './api/topology-routes.ts';
+import { areaRoutes } from './api/area-routes.ts';
+import { stationRoutes } from './api/station-routes.ts';
+import { oscpPeerRoutes } from './api/oscp-peer-routes.ts';
+import { statusPage } from './web/status-page.ts';
+
+export interface Gridflex {
+  config: Config;
+  url: string;
+  port: number;
+  adminToken: string;
+  adminTokenGenerated: boolean;
+  mqttUrl: string;
+  db: Db;
+  log: Logger;
+  metrics: Metrics;
+  orchestrator: Orchestrator;
+  dispatcher: Dispatcher;
+  csms: Csms;
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: builds every part with plain factories and wires them. Tests call it with
+ * other settings (port 0, a test database) and get the same graph.
+ */
+export async function startGridflex(config: Config, opts: { log?: Logger } = {}): Promise<Gridflex> {
+  const log = opts.log ?? createLogger(config.LOG_LEVEL);
+  const metrics = createMetrics();
+  const dataDir = path.resolve(config.GRIDFLEX_DATA_DIR);
+  if (!config.DATABASE_URL) await mkdir(dataDir, { recursive: true });
+  const db = await openDb({ ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}), dataDir: path.join(dataDir, 'pglite'), maxConnections: config.DATABASE_MAX_CONNECTIONS });
+  const applied = await migrate(db);
+  if (applied.length) log.info({ applied }, 'database migrated');
+
+  const { token: adminToken, generated: adminTokenGenerated } = await resolveAdminToken(config, dataDir);
+
+  let broker: EmbeddedBroker | undefined;
+  let mqttUrl = config.MQTT_URL;
+  let mqttAuth: { username?: string; password?: string } = {};
+  if (!mqttUrl) {
+    broker = await startEmbeddedBroker({ port: config.MQTT_EMBEDDED_PORT, topicPrefix: config.MQTT_TOPIC_PREFIX });
+    mqttUrl = broker.url;
+    mqttAuth = broker.internalUser;
+  }
+  const mqtt: MqttPublisher = createMqttPublisher({ url: mqttUrl, log, ...mqttAuth });
+
+  const dispatcher = createDispatcher({ db, log, metrics, config });
+  const orchestrator = createOrchestrator({ db, log, metrics, config, dispatcher });
+  const csms = createCsms({
+    db, log, metrics, config,
+    events: {
+      areaChanged: (gridAreaId, reason) => orchestrator.request(gridAreaId, reason),
+      stationConnected: (stationId, gridAreaId) => {
+        // A station that (re)connects gets what is pending for it and a fresh allocation.
+        makeDueNow(db, stationId)
+          .then(() => dispatcher.kick())
+          .catch((err: unknown) => log.error({ err, stationId }, 'outbox wake-up failed'));
+        orchestrator.request(gridAreaId, 'station-connected');
+      },
+    },
+  });
+  dispatcher.register('ocpp', csms.channel);
+  dispatcher.register('mqtt', mqtt.channel);
+  dispatcher.register('oscp', createOscpChannel({ db, log, metrics }));
+
+  let publicUrl = config.PUBLIC_URL ?? '';
+  const auth = adminAuth(adminToken);
+  const onAreaChanged = (a: string, r: string) => orchestrator.request(a, r);
+  let started = false;
+  const { app } = createHttpApp({
+    log, metrics, db,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    ready: () => started,
+    protocolRouters: [
+      { path: '/oscp/fp/2.0', router: createOscpFpRouter({ db, log, metrics, config, get publicBaseUrl() { return publicUrl; }, onForecast: (a) => orchestrator.request(a, 'forecast') }) },
+    ],
+    adminApi: (api) => {
+      topologyRoutes(api, { db, auth, onAreaChanged });
+      areaRoutes(api, { db, auth, orchestrator });
+      stationRoutes(api, { db, auth, isConnected: (s) => csms.isConnected(s) });
+      oscpPeerRoutes(api, { db, auth });
+    },
+    pages: (a) => statusPage(a, { db, auth, csms, adminToken }),
+  });
+
+  const server: Server = createServer(app);
+  server.on('upgrade', (req, socket, head) => {
+    if ((req.url ?? '').startsWith('/ocpp/')) csms.handleUpgrade(req, socket, head);
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST}:${port}`;
+  if (!publicUrl) publicUrl = url;
+
+  dispatcher.start();
+  const scheduler = createScheduler({ db, log, config, orchestrator, dispatcher });
+  scheduler.start();
+  started = true;
+  log.info({ url, database: db.kind, mqtt: mqttUrl }, 'gridflex started');
+
+  return {
+    config, url, port, adminToken, adminTokenGenerated, mqttUrl, db, log, metrics, orchestrator, dispatcher, csms,
+    async stop() {
+      started = false;
+      scheduler.stop();
+      await orchestrator.stop();
+      await dispatcher.stop();
+      await csms.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await mqtt.close().catch(() => undefined);
+      await broker?.close().catch(() => undefined);
+      await db.close();
+    },
+  };
+}
+
+/**
+ * GRIDFLEX_ADMIN_TOKEN when set. Otherwise (development only; config refuses production without it) a
+ * random token kept in the data folder, so it survives restarts of the embedded setup.
+ */
+async function resolveAdminToken(config: Config, dataDir: string): Promise<{ token: string; generated: boolean }> {
+  if (config.GRIDFLEX_ADMIN_TOKEN) return { token: config.GRIDFLEX_ADMIN_TOKEN, generated: false };
+  const file = path.join(dataDir, 'admin-token');
+  try {
+    const t = (await readFile(file, 'utf8')).trim();
+    if (t.length >= 16) return { token: t, generated: true };
+  } catch {
+    // first start: create it below
+  }
+  const token = randomBytes(24).toString('base64url');
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, token + '\n', { mode: 0o600 });
+  return { token, generated: true };
+}

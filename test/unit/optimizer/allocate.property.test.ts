@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { allocate, verifyAllocation, type Allocation, type AllocationInput, type ChargingDemand, type TopologyNode } from '../../../optimizer/index.ts';
+import { at, envelope, horizon } from './builders.ts';
+
+const MAX_INTERVALS = 16;
+
+const limit = fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined });
+const profile = fc.option(fc.array(fc.option(fc.integer({ min: 0, max: 50 }), { nil: null }), { minLength: MAX_INTERVALS, maxLength: MAX_INTERVALS }), { nil: undefined });
+const session = fc.record({
+  from: fc.integer({ min: -3, max: MAX_INTERVALS }),
+  offsetMin: fc.constantFrom(0, 0, 5, 10),
+  length: fc.integer({ min: 0, max: MAX_INTERVALS }),
+  energyKwh: fc.double({ min: 0, max: 60, noNaN: true }),
+  maxPowerKw: fc.option(fc.constantFrom(3.7, 7.4, 11), { nil: undefined }),
+  minPowerKw: fc.option(fc.constantFrom(1.4, 6), { nil: undefined }),
+});
+const evseSpec = fc.record({
+  max: fc.constantFrom(3.7, 7.4, 11, 22),
+  min: fc.constantFrom(0, 0, 0, 1.4, 4.2),
+  session: fc.option(session, { nil: undefined }),
+});
+const stationSpec = fc.record({ limit, evses: fc.array(evseSpec, { minLength: 1, maxLength: 2 }) });
+const siteSpec = fc.record({ limit, profile, stations: fc.array(stationSpec, { minLength: 1, maxLength: 2 }) });
+const areaSpec = fc.record({
+  limit,
+  profile,
+  cpo: fc.option(fc.record({ limit }), { nil: undefined }),
+  sites: fc.array(siteSpec, { minLength: 1, maxLength: 3 }),
+});
+const instance = fc.record({ count: fc.integer({ min: 1, max: MAX_INTERVALS }), areas: fc.array(areaSpec, { minLength: 1, maxLength: 2 }) });
+
+type Spec = typeof instance extends fc.Arbitrary<infer S> ? S : never;
+
+/** grid area → optional CPO → site → station → EVSE, with ids that tell where a node sits. */
+function toInput(spec: Spec): AllocationInput {
+  const nodes: TopologyNode[] = [];
+  const demands: ChargingDemand[] = [];
+  const envelopes = [];
+  const withLimit = (n: TopologyNode, l: number | undefined): TopologyNode => (l === undefined ? n : { ...n, importLimitKw: l });
+  spec.areas.forEach((a, ai) => {
+    const g = `g${ai}`;
+    nodes.push(withLimit({ id: g, kind: 'grid_area', parentId: null }, a.limit));
+    if (a.profile) envelopes.push(envelope(g, a.profile.slice(0, spec.count)));
+    let parent = g;
+    if (a.cpo) {
+      parent = `${g}.cpo`;
+      nodes.push(withLimit({ id: parent, kind: 'cpo', parentId: g }, a.cpo.limit));
+    }
+    a.sites.forEach((s, si) => {
+      const site = `${g}.s${si}`;
+      nodes.push(withLimit({ id: site, kind: 'site', parentId: parent }, s.limit));
+      if (s.profile) envelopes.push(envelope(site, s.profile.slice(0, spec.count)));
+      s.stations.forEach((st, ti) => {
+        const station = `${site}.cs${ti}`;
+        nodes.push(withLimit({ id: station, kind: 'station', parentId: site }, st.limit));
+        st.evses.forEach((e, ei) => {
+          const id = `${station}.e${ei}`;
+          nodes.push({ id, kind: 'evse', parentId: station, maxPowerKw: e.max, ...(e.min > 0 ? { minPowerKw: e.min } : {}) });
+          if (!e.session) return;
+          const arrivalMs = at(e.session.from, e.session.offsetMin);
+          demands.push({
+            sessionId: `${id}:s`, evseId: id, arrivalMs, departureMs: arrivalMs + e.session.length * 15 * 60_000,
+            energyKwh: e.session.energyKwh,
+            ...(e.session.maxPowerKw === undefined ? {} : { maxPowerKw: e.session.maxPowerKw }),
+            ...(e.session.minPowerKw === undefined ? {} : { minPowerKw: e.session.minPowerKw }),
+          });
+        });
+      });
+    });
+  });
+  return { horizon: horizon(spec.count), nodes, envelopes, demands };
+}
+
+/**
+ * An unmet session must have had no room: in every interval of its stay its EVSE is at its max, or a limit
+ * on its path (itself included) is binding, or the charger is off because it cannot run below its min power.
+ */
+function assertNoRoomLeft(inp: AllocationInput, alloc: Allocation): void {
+  const byId = new Map(inp.nodes.map((n) => [n.id, n]));
+  const binding = new Set(alloc.binding.map((b) => `${b.nodeId}@${b.interval}`));
+  for (const u of alloc.unmet) {
+    const d = inp.demands.find((x) => x.sessionId === u.sessionId)!;
+    const evseNode = byId.get(d.evseId)!;
+    const kw = alloc.evses.find((e) => e.evseId === d.evseId)!.kw;
+    const max = Math.min(evseNode.maxPowerKw!, d.maxPowerKw ?? Number.POSITIVE_INFINITY);
+    const min = Math.max(evseNode.minPowerKw ?? 0, d.minPowerKw ?? 0);
+    const path: string[] = [];
+    for (let n: TopologyNode | undefined = evseNode; n; n = n.parentId === null ? undefined : byId.get(n.parentId)) path.push(n.id);
+    for (let t = 0; t < inp.horizon.count; t++) {
+      const start = at(t);
+      if (Math.min(start + 15 * 60_000, d.departureMs) <= Math.max(start, d.arrivalMs)) continue;
+      const atMax = kw[t]! >= max - 0.0011;
+      const bound = path.some((id) => binding.has(`${id}@${t}`));
+      const off = min > 0 && kw[t] === 0;
+      assert.ok(atMax || bound || off, `session ${u.sessionId} unmet (${u.kwh} kWh) with room in interval ${t}: kw ${kw[t]}, max ${max}`);
+    }
+  }
+}
+
+describe('allocate on random topologies', () => {
+  it('always verifies, and leaves energy unmet only when nothing more fits', async () => {
+    await fc.assert(
+      fc.asyncProperty(instance, async (spec) => {
+        const inp = toInput(spec);
+        const alloc = await allocate(inp);
+        assert.ok(alloc.status === 'optimal' || alloc.status === 'empty', `status ${alloc.status}: ${alloc.reason}`);
+        assert.deepEqual(verifyAllocation(inp, alloc).violations, []);
+        assertNoRoomLeft(inp, alloc);
+      }),
+      { numRuns: Number(process.env.PROP_RUNS ?? 50) },
+    );
+  });
+
+  it('never throws on corrupt values, and the safe answer still verifies', async () => {
+    const corrupt = fc.constantFrom(Number.NaN, -1, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
+    await fc.assert(
+      fc.asyncProperty(instance, corrupt, fc.nat(), fc.nat(), async (spec, bad, i, j) => {
+        const inp = toInput(spec);
+        const n = inp.nodes[i % inp.nodes.length]!;
+        inp.nodes[i % inp.nodes.length] = n.kind === 'evse' ? { ...n, maxPowerKw: bad } : { ...n, importLimitKw: bad };
+        const d = inp.demands[j % Math.max(1, inp.demands.length)];
+        if (d) inp.demands[j % inp.demands.length] = { ...d, energyKwh: bad, arrivalMs: j % 2 ? Number.NaN : d.arrivalMs };
+        if (j % 3 === 0) inp.nodes.push({ id: 'stray', kind: 'evse', parentId: 'no-such-site', maxPowerKw: 11 });
+        const alloc = await allocate(inp);
+        assert.deepEqual(verifyAllocation(inp, alloc).violations, []);
+      }),
+      { numRuns: Number(process.env.PROP_RUNS ?? 50) },
+    );
+  });
+});
