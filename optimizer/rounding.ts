@@ -10,28 +10,45 @@ export function floorKw(x: number): number {
 }
 
 /**
- * Turns raw solver values into setpoints: floored to 0.001 kW, and set to 0 where under the session's min
- * power (an LP cannot express "0 or at least min"; going down to 0 never breaks a limit). `kw` must be
- * zero-filled. Returns how many positive values were turned off.
+ * Sets to 0, in place, every planned value under its session's min power: an LP cannot express "0 or at
+ * least min", and going down to 0 never breaks a limit. Returns how many positive values were turned off.
  */
-export function roundSetpoints(p: Problem, raw: Float64Array, kw: Float64Array): number {
+export function dropBelowMin(p: Problem, plan: Float64Array): number {
   const T = p.count;
-  let belowMin = 0;
-  for (let e = 0; e < p.session.length; e++) {
-    const s = p.session[e];
-    if (!s) continue;
+  let dropped = 0;
+  p.session.forEach((s, e) => {
+    if (!s) return;
     for (let t = s.t0; t < s.t1; t++) {
-      const r = raw[e * T + t]!;
-      if (!(r > 0)) continue;
-      const v = floorKw(Math.min(r, s.maxKw));
-      if (v < s.minKw - 1e-9 || v === 0) {
-        if (r > 1e-6) belowMin++;
+      const k = e * T + t;
+      const v = Math.min(plan[k]!, s.maxKw);
+      if (v > 0 && v >= s.minKw - 1e-9) {
+        plan[k] = v;
         continue;
       }
-      kw[e * T + t] = v;
+      if (v > 1e-6) dropped++;
+      plan[k] = 0;
     }
-  }
-  return belowMin;
+  });
+  return dropped;
+}
+
+/**
+ * Setpoints from the plan: floored to 0.001 kW. A value that sits at its min power up to float noise is
+ * kept at the min rather than floored under it (at most 1e-9 kW above the plan).
+ */
+export function floorSetpoints(p: Problem, plan: Float64Array): Float64Array {
+  const T = p.count;
+  const kw = new Float64Array(plan.length);
+  p.session.forEach((s, e) => {
+    if (!s) return;
+    for (let t = s.t0; t < s.t1; t++) {
+      const v = plan[e * T + t]!;
+      if (!(v > 0)) continue;
+      const f = floorKw(v);
+      kw[e * T + t] = f >= s.minKw ? f : v >= s.minKw - 1e-9 ? s.minKw : 0;
+    }
+  });
+  return kw;
 }
 
 /**

@@ -2,8 +2,9 @@
  * OSCP 2.0 "DateTime" fields are JSON Schema `format: date-time`, i.e. RFC 3339 §5.6 `date-time`.
  *
  * We accept the grammar ajv-formats (the validator our tests run the official schemas with) accepts,
- * so a message the official schema accepts is not rejected here and vice versa (the one difference:
- * ajv-formats lets an hour of 24 through in leap-second spellings such as `24:59:60+01:00`; we do not):
+ * so a message the official schema accepts is not rejected here and vice versa. The one difference:
+ * ajv-formats lets an hour of 24 or a minute of 60 through when a numeric offset brings the time to
+ * 23:59 UTC (e.g. `24:59:00+01:00`, a side effect of its leap-second rule); RFC 3339 does not, nor do we.
  * - separator `T`, `t` or a space (RFC 3339 §5.6 NOTE allows lower case and, for readability, a space);
  * - a time zone is required: `Z`/`z` or a numeric offset `±hh:mm` (ajv-formats also takes `±hhmm` and `±hh`);
  * - fractional seconds of any length; a leap second (`:60`) only at 23:59 UTC.

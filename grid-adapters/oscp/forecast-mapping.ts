@@ -1,4 +1,5 @@
 import { parseDateTimeMs } from './date-time.ts';
+import { OscpMappingError } from './errors.ts';
 import type { CapacityForecastType, ForecastedBlock, PhaseIndicator, UpdateGroupCapacityForecast } from './schemas.ts';
 
 /**
@@ -46,14 +47,6 @@ export interface MappedForecast {
   blocks: KwBlock[];
 }
 
-/** A message that is schema-valid but cannot be used; the message is meant for the peer. */
-export class OscpMappingError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OscpMappingError';
-  }
-}
-
 function nodeVoltage(node: NodeElectrical): number {
   const v = node.voltageV;
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : DEFAULT_VOLTAGE_V;
@@ -98,6 +91,8 @@ export function forecastToBlocksKw(msg: UpdateGroupCapacityForecast, node: NodeE
     } catch (e) {
       throw e instanceof OscpMappingError ? new OscpMappingError(`forecasted_blocks[${index}]: ${e.message}`) : e;
     }
+    // JSON numbers can be finite yet overflow once multiplied by volts; an infinite limit means nothing.
+    if (!Number.isFinite(kw)) throw new OscpMappingError(`forecasted_blocks[${index}]: capacity too large`);
     return { index, phase: b.phase, startMs, endMs, kw };
   });
   const groups = byPhase(parsed);

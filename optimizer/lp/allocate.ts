@@ -2,7 +2,8 @@ import type { Allocation, AllocationInput, AllocationStatus, EvseSchedule } from
 import { shareHeadroom, type ShareSpec } from '../headroom.ts';
 import { prepare, type Problem } from '../prepare.ts';
 import { Reasons } from '../reasons.ts';
-import { enforceLimits, roundSetpoints, sumUnder } from '../rounding.ts';
+import { dropBelowMin, enforceLimits, floorSetpoints, sumUnder } from '../rounding.ts';
+import { topUp } from '../topup.ts';
 import type { AreaRange } from '../topology.ts';
 import { buildAreaLp } from './build.ts';
 import { findBinding, findUnmet, planObjective } from './report.ts';
@@ -11,9 +12,8 @@ import { glpk, solveLp, type Glpk } from './solve.ts';
 export const DEFAULT_TIME_LIMIT_SEC = 10;
 
 interface Solution {
-  raw: Float64Array;
-  colOf: Int32Array;
-  solved: AreaRange[];
+  /** Solver values per [e * count + t], then reworked in place (min-power drop, top-up) before flooring. */
+  plan: Float64Array;
   failed: Set<AreaRange>;
   feasibleOnly: boolean;
 }
@@ -29,7 +29,10 @@ interface Solution {
  * Conventions: a session counts in every interval that overlaps [arrival, departure), delivering
  * kW · Δt · (overlap share); one session per EVSE, the latest arrival wins; an EVSE without a finite
  * `maxPowerKw` is treated as 0 kW; a NaN or negative limit is 0. `objective` is the LP objective evaluated
- * on the returned (rounded) setpoints; `binding` lists the limits the LP solution reached, before rounding.
+ * on the returned (rounded) setpoints; `binding` lists the limits the plan reaches before flooring.
+ *
+ * After the solve: values under a session's min power are turned off, the energy and headroom this frees
+ * are handed out again greedily (topup.ts), then setpoints are floored to 0.001 kW.
  */
 export async function allocate(input: AllocationInput): Promise<Allocation> {
   const started = performance.now();
@@ -42,9 +45,14 @@ export async function allocate(input: AllocationInput): Promise<Allocation> {
     return assemble(p, 'empty', outcome, emptySolution(p), new Float64Array(0), started);
   }
   const sol = p.valid ? await solveAreas(p, timeLimitSec, started, outcome) : emptySolution(p);
-  const kw = new Float64Array(nEv * p.count);
-  const belowMin = roundSetpoints(p, sol.raw, kw);
-  if (belowMin > 0) outcome.add(`${belowMin} setpoint(s) under the min power rounded down to 0`);
+  const belowMin = dropBelowMin(p, sol.plan);
+  if (belowMin > 0) {
+    const skip = new Uint8Array(nEv);
+    for (const a of sol.failed) skip.fill(1, a.evLo, a.evHi);
+    const kwh = topUp(p, sol.plan, skip);
+    outcome.add(`${belowMin} setpoint(s) under the min power rounded down to 0${kwh > 0 ? `, ${kwh.toFixed(3)} kWh moved to other intervals` : ''}`);
+  }
+  const kw = floorSetpoints(p, sol.plan);
   const repaired = enforceLimits(p, kw);
   if (repaired > 0) outcome.add(`${repaired} setpoint(s) lowered to stay within limits after solver tolerances`);
 
@@ -61,7 +69,7 @@ function timeLimit(v: number | undefined, outcome: Reasons): number {
 
 function emptySolution(p: Problem): Solution {
   const n = p.tree.evseNode.length * p.count;
-  return { raw: new Float64Array(n), colOf: new Int32Array(n).fill(-1), solved: [], failed: new Set(), feasibleOnly: false };
+  return { plan: new Float64Array(n), failed: new Set(), feasibleOnly: false };
 }
 
 /** Solves the areas one after another within one shared time budget. */
@@ -79,9 +87,10 @@ async function solveAreas(p: Problem, timeLimitSec: number, started: number, out
     return sol;
   }
   const deadline = started + timeLimitSec * 1000;
+  const colOf = new Int32Array(p.tree.evseNode.length * T).fill(-1);
   for (const area of needy) {
     const areaId = p.tree.nodes[area.node]!.id;
-    const built = buildAreaLp(p, area, g, sol.colOf);
+    const built = buildAreaLp(p, area, g, colOf);
     if (!built) continue;
     const left = (deadline - performance.now()) / 1000;
     const res = left > 0 ? await solveLp(built.lp, left) : { ok: false as const, reason: 'time budget used up by earlier areas' };
@@ -90,11 +99,10 @@ async function solveAreas(p: Problem, timeLimitSec: number, started: number, out
       for (let c = 0; c < built.colName.length && usable; c++) {
         const v = res.vars[built.colName[c]!];
         if (v === undefined || !Number.isFinite(v)) usable = false;
-        else sol.raw[built.colEvse[c]! * T + built.colT[c]!] = Math.min(built.colUb[c]!, Math.max(0, v));
+        else sol.plan[built.colEvse[c]! * T + built.colT[c]!] = Math.min(built.colUb[c]!, Math.max(0, v));
       }
     }
     if (usable) {
-      sol.solved.push(area);
       if (res.ok && res.feasibleOnly) {
         sol.feasibleOnly = true;
         outcome.add(`grid area ${areaId}: solver stopped at a feasible, not proven optimal, solution`);
@@ -103,10 +111,7 @@ async function solveAreas(p: Problem, timeLimitSec: number, started: number, out
     }
     outcome.add(`grid area ${areaId}: ${res.ok ? 'solver returned unusable values' : res.reason}; safe fallback (0 kW, caps from headroom)`);
     sol.failed.add(area);
-    for (let e = area.evLo; e < area.evHi; e++) {
-      sol.raw.fill(0, e * T, (e + 1) * T);
-      sol.colOf.fill(-1, e * T, (e + 1) * T);
-    }
+    sol.plan.fill(0, area.evLo * T, area.evHi * T);
   }
   return sol;
 }
@@ -183,8 +188,8 @@ function assemble(p: Problem, status: AllocationStatus, outcome: Reasons, sol: S
     evses,
     nodeTotalsKw,
     nodeLimitsKw,
-    unmet: findUnmet(p, sol.raw, kw),
-    binding: findBinding(p, sol.raw, sol.colOf, sol.solved),
+    unmet: findUnmet(p, sol.plan, kw),
+    binding: findBinding(p, sol.plan, p.valid ? p.tree.roots.filter((a) => !sol.failed.has(a)) : []),
     objective: planObjective(p, kw),
     solveMs: performance.now() - started,
   };

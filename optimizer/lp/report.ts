@@ -13,19 +13,20 @@ function delivered(p: Problem, values: Float64Array, e: number): number {
 
 /**
  * Sessions that were not scheduled at all (unknown EVSE, or another session on the same EVSE) are unmet in
- * full. A scheduled session is unmet when the LP left slack, or when rounding (min power, 0.001 kW floors) took away more
- * than flooring alone can explain; the reported amount is what the returned setpoints leave missing.
+ * full. A scheduled session is unmet when its plan (solver values after the min-power drop and top-up)
+ * falls short, or when the setpoints fall shorter than 0.001 kW floors alone explain; the reported amount
+ * is what the returned setpoints leave missing.
  */
-export function findUnmet(p: Problem, raw: Float64Array, kw: Float64Array): UnmetEnergy[] {
+export function findUnmet(p: Problem, plan: Float64Array, kw: Float64Array): UnmetEnergy[] {
   const out: UnmetEnergy[] = [];
   p.session.forEach((s, e) => {
     if (!s || s.energyKwh <= 0) return;
-    const lpShort = s.energyKwh - delivered(p, raw, e);
+    const planShort = s.energyKwh - delivered(p, plan, e);
     const short = s.energyKwh - delivered(p, kw, e);
     let present = 0;
     for (let t = s.t0; t < s.t1; t++) present += s.frac[t]!;
     const flooring = 0.001 * p.dtH * present;
-    if (lpShort > 1e-6 || short > 1e-6 + flooring) {
+    if (planShort > 1e-6 || short > 1e-6 + flooring) {
       out.push({ sessionId: s.demand.sessionId, evseId: s.demand.evseId, kwh: Math.round(short * 1e6) / 1e6 });
     }
   });
@@ -36,20 +37,24 @@ export function findUnmet(p: Problem, raw: Float64Array, kw: Float64Array): Unme
 }
 
 /**
- * Node limits that the LP solution reaches (within 1e-6 relative), in solved areas, where at least one
- * session could draw power: these explain unmet energy. Taken from the solver's values, before rounding,
- * because floors of up to 0.001 kW per EVSE would otherwise hide a constraint that decided the outcome.
+ * Node limits that the plan reaches (within 1e-6 relative), in solved areas, where at least one session
+ * that still wants energy is plugged in below: these explain unmet energy (a limit of 0 included, though
+ * it leaves no variable in the LP). Taken before flooring to 0.001 kW, which would otherwise hide the
+ * constraint that decided the outcome.
  */
-export function findBinding(p: Problem, raw: Float64Array, colOf: Int32Array, solved: AreaRange[]): BindingConstraint[] {
+export function findBinding(p: Problem, plan: Float64Array, solved: AreaRange[]): BindingConstraint[] {
   const { count: T, tree, lim } = p;
   if (solved.length === 0) return [];
-  const present = new Float64Array(colOf.length);
-  for (let k = 0; k < colOf.length; k++) if (colOf[k]! >= 0) present[k] = 1;
+  const present = new Float64Array(plan.length);
+  p.session.forEach((s, e) => {
+    if (!s || s.energyKwh <= 0 || s.maxKw <= 0) return;
+    for (let t = s.t0; t < s.t1; t++) if (s.frac[t]! > 0) present[e * T + t] = 1;
+  });
   const used = new Float64Array(tree.nodes.length);
   const vars = new Float64Array(tree.nodes.length);
   const hits: { pos: number; t: number }[] = [];
   for (let t = 0; t < T; t++) {
-    sumUnder(p, raw, t, used);
+    sumUnder(p, plan, t, used);
     sumUnder(p, present, t, vars);
     for (const area of solved) {
       for (let q = area.lo; q < area.hi; q++) {

@@ -39,6 +39,8 @@ export async function authenticatePeer(q: Queryable, req: Request, opts: { allow
     if (registering) principal = { peer: registering, via: 'registration' };
   }
   if (!principal) throw new Unauthorized('unknown token');
+  // Known from here on, so error logs of this request name the peer too (see oscpErrorHandler).
+  if (req.res) req.res.locals.peerId = principal.peer.id;
   if (principal.peer.state === 'revoked') throw new Forbidden('peer revoked');
   if (principal.peer.role !== 'capacity_provider') throw new Forbidden('only a Capacity Provider may call the Flexibility Provider endpoints');
   return principal;

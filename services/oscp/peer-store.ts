@@ -214,3 +214,13 @@ export async function peerEndpoint(q: Queryable, peerId: string): Promise<{ stat
   const r = rows[0];
   return r ? { state: r.state, baseUrl: r.base_url, token: r.outbound_token } : undefined;
 }
+
+/**
+ * Forgets X-Request-IDs received before `beforeMs` (the table grows by one row per inbound message).
+ * A replay older than the retention is then accepted again, so keep it well above any peer's retry
+ * window (7 days is a sensible default). Returns how many were removed.
+ */
+export async function pruneSeenRequests(q: Queryable, beforeMs: number): Promise<number> {
+  const rows = await q.query('DELETE FROM oscp_request_seen WHERE received_at < $1 RETURNING 1', [iso(beforeMs)]);
+  return rows.length;
+}

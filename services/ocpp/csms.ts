@@ -1,0 +1,274 @@
+/**
+ * The CSMS: OCPP-J 1.6 and 2.0.1 over WebSocket at /ocpp/{stationId}, security profile 1 (HTTP Basic;
+ * profile 2 when TLS is terminated in front of us).
+ *
+ * - Upgrade: the path must be /ocpp/{stationId} (404 otherwise); an identity that is not a station in
+ *   the topology gets 404 (OCPP-J 2.0.1 §3.2: "SHOULD send an HTTP response with status 404"); missing
+ *   or wrong Basic credentials (username = station id) get 401.
+ * - Subprotocols ocpp2.0.1 and ocpp1.6, the first the station also offers wins. With none in common the
+ *   handshake completes without a Sec-WebSocket-Protocol header and the socket is closed at once
+ *   (OCPP-J §3.2, MUST).
+ * - strictMode: every inbound and outbound message is validated against the official schemas bundled
+ *   with ocpp-rpc; invalid CALLs are answered with the matching CALLERROR, spelled per version.
+ * - One connection per station: a new one replaces the old one.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { RPCServer } from 'ocpp-rpc';
+import type * as ServerClientModule from 'ocpp-rpc/lib/server-client.js';
+import { normalizeOutboundFrame } from '../../grid-adapters/ocpp/error-codes.ts';
+import type { OcppVersion } from '../../grid-adapters/ocpp/profiles.ts';
+import type { Config } from '../config.ts';
+import type { ChannelHandler } from '../core/delivery.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Db } from '../store/db.ts';
+import { attachHandlers, knownActions, type CsmsEvents, type HandlerContext, type HandlerTable } from './handler-context.ts';
+import { handlers16 } from './handlers-16.ts';
+import { handlers201 } from './handlers-201.ts';
+import { notifications16, notifications201 } from './notifications.ts';
+import { createOcppChannel, SUBPROTOCOL } from './ocpp-channel.ts';
+import { verifyStationPassword } from './station-credentials.ts';
+import { findStation, markConnected, markDisconnected, touchStation } from './station-store.ts';
+import { parseOcppPath, refuseUpgrade } from './upgrade.ts';
+
+export type { CsmsEvents } from './handler-context.ts';
+
+export interface CsmsDeps {
+  db: Db;
+  log: Logger;
+  metrics: Metrics;
+  config: Config;
+  events: CsmsEvents;
+}
+
+export interface Csms {
+  /** Handles an HTTP upgrade for a path under /ocpp/ (the caller routes only those here). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  isConnected(stationId: string): boolean;
+  connectedStations(): { stationId: string; version: string; since: number }[];
+  /** Outbox channel 'ocpp': delivers a row as a CALL to the connected station. */
+  channel: ChannelHandler;
+  close(): Promise<void>;
+}
+
+/** Where the server mounts: identity = the path segment after it. */
+export const OCPP_ENDPOINT = '/ocpp';
+
+const VERSIONS: Record<string, OcppVersion> = { 'ocpp2.0.1': '2.0.1', 'ocpp1.6': '1.6' };
+const TABLES: Record<OcppVersion, HandlerTable> = {
+  '2.0.1': { ...notifications201, ...handlers201 },
+  '1.6': { ...notifications16, ...handlers16 },
+};
+/** last_seen_at is refreshed at most this often by ordinary traffic (heartbeats always write). */
+const TOUCH_EVERY_MS = 30_000;
+/** How long close() lets stations finish their close handshake before cutting the sockets. */
+const CLOSE_GRACE_MS = 3_000;
+/** ocpp-rpc client state OPEN (as WebSocket readyState). */
+const OPEN = 1;
+
+/** ocpp-rpc's server-side connection (its .d.ts declares an ES default export on a CommonJS module). */
+type RpcServerClient = ServerClientModule.default;
+
+interface Session {
+  stationId: string;
+  gridAreaId: string;
+}
+
+interface Connection {
+  client: RpcServerClient;
+  version: OcppVersion;
+  since: number;
+  gridAreaId: string;
+}
+
+export function createCsms(deps: CsmsDeps): Csms {
+  const { db, log, metrics, config, events } = deps;
+  const connections = new Map<string, Connection>();
+  const pending = new Set<Promise<unknown>>();
+  /** Connection bookkeeping per station runs in order, so a quick disconnect cannot be overtaken by its own connect. */
+  const stateChains = new Map<string, Promise<unknown>>();
+  let closing = false;
+
+  const server = new RPCServer({
+    protocols: [SUBPROTOCOL['2.0.1'], SUBPROTOCOL['1.6']],
+    strictMode: true,
+    callTimeoutMs: config.OCPP_CALL_TIMEOUT_MS,
+    // OCPP-J §4.1.1: one outstanding CALL per connection.
+    callConcurrency: 1,
+    respondWithDetailedErrors: false,
+  });
+
+  /** Runs background bookkeeping; close() waits for it, and a failure is logged, never thrown. */
+  function track(what: string, fields: Record<string, unknown>, p: Promise<unknown>): void {
+    const t = p.catch((err: unknown) => log.error({ ...fields, err }, `${what} failed`)).finally(() => pending.delete(t));
+    pending.add(t);
+  }
+
+  function inOrder(stationId: string, fn: () => Promise<unknown>): Promise<unknown> {
+    const next = (stateChains.get(stationId) ?? Promise.resolve()).catch(() => undefined).then(fn);
+    stateChains.set(stationId, next);
+    void next.catch(() => undefined).then(() => {
+      if (stateChains.get(stationId) === next) stateChains.delete(stationId);
+    });
+    return next;
+  }
+
+  function safeEvent(name: string, fields: Record<string, unknown>, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      log.error({ ...fields, err }, `${name} listener failed`);
+    }
+  }
+
+  server.auth(async (accept, reject, handshake) => {
+    const fields = { stationId: handshake.identity, remoteAddress: handshake.remoteAddress };
+    try {
+      if (closing) return reject(503, 'Service Unavailable');
+      if (handshake.endpoint !== OCPP_ENDPOINT || handshake.identity === '') return reject(404, 'Not Found');
+      const station = await findStation(db, handshake.identity);
+      if (!station) {
+        log.warn(fields, 'OCPP connection from an unknown station refused (404)');
+        return reject(404, 'Not Found');
+      }
+      // Security profile 1: ocpp-rpc only hands over a password when the Basic username equals the
+      // identity in the URL, so "username = station id" is checked by construction.
+      if (!handshake.password || !(await verifyStationPassword(db, station.stationId, handshake.password))) {
+        log.warn(fields, 'OCPP connection with missing or wrong credentials refused (401)');
+        return reject(401, 'Unauthorized');
+      }
+      const session: Session = { stationId: station.stationId, gridAreaId: station.gridAreaId };
+      accept(session);
+    } catch (err) {
+      log.error({ ...fields, err }, 'OCPP authentication failed');
+      reject(503, 'Service Unavailable');
+    }
+  });
+
+  server.on('error', (err: unknown) => log.error({ err }, 'OCPP WebSocket server error'));
+
+  server.on('client', (client: RpcServerClient) => {
+    const session = client.session as Session;
+    const stationId = session.stationId;
+    const version = VERSIONS[client.protocol ?? ''];
+    if (!version || closing) {
+      // OCPP-J §3.2: no common subprotocol → complete the handshake without one, then close at once.
+      log.warn({ stationId, offered: [...client.handshake.protocols] }, 'OCPP connection without a supported subprotocol closed');
+      void client.close({ code: 1002, reason: 'no supported OCPP subprotocol' });
+      return;
+    }
+    const clog = log.child({ stationId, ocppVersion: version });
+
+    // CALLERROR codes as this version spells them (grid-adapters/ocpp/error-codes.ts).
+    const rawSend = client.sendRaw.bind(client);
+    client.sendRaw = (message: string) => rawSend(normalizeOutboundFrame(version, message));
+
+    const previous = connections.get(stationId);
+    const conn: Connection = { client, version, since: Date.now(), gridAreaId: session.gridAreaId };
+    connections.set(stationId, conn);
+    metrics.ocppConnections.inc({ version });
+    if (previous) {
+      clog.info('station reconnected: closing its previous connection');
+      void previous.client.close({ code: 1000, reason: 'replaced by a new connection' });
+    }
+
+    const ctx: HandlerContext = {
+      stationId,
+      gridAreaId: session.gridAreaId,
+      version,
+      db,
+      log: clog,
+      config,
+      areaChanged: (reason) => safeEvent('areaChanged', { stationId }, () => events.areaChanged(session.gridAreaId, reason)),
+      stationConnected: () => safeEvent('stationConnected', { stationId }, () => events.stationConnected(stationId, session.gridAreaId)),
+    };
+    attachHandlers(client, TABLES[version], ctx);
+
+    // Metric labels only for actions the version defines: a station must not be able to create
+    // unbounded label values by sending made-up action names.
+    const known = new Set(knownActions(version));
+    const actionLabel = (method: string) => (known.has(method) ? method : 'unknown');
+    let lastTouch = Date.now();
+    client.on('callResult', (e: { outbound: boolean; method: string }) => {
+      if (e.outbound) return;
+      metrics.ocppMessages.inc({ direction: 'in', action: actionLabel(e.method), outcome: 'ok' });
+      if (Date.now() - lastTouch > TOUCH_EVERY_MS) {
+        lastTouch = Date.now();
+        track('last-seen update', { stationId }, touchStation(db, stationId));
+      }
+    });
+    client.on('callError', (e: { outbound: boolean; method: string; error: { rpcErrorCode?: string } }) => {
+      if (!e.outbound) metrics.ocppMessages.inc({ direction: 'in', action: actionLabel(e.method), outcome: e.error.rpcErrorCode ?? 'error' });
+    });
+    client.on('strictValidationFailure', (e: { method: string; outbound: boolean; isCall: boolean; error: Error }) => {
+      clog.warn({ action: e.method, outbound: e.outbound, isCall: e.isCall, error: e.error.message }, 'OCPP message failed schema validation');
+    });
+    client.on('badMessage', (e: { error: Error }) => clog.warn({ error: e.error.message }, 'malformed OCPP-J frame'));
+    client.once('close', (e: { code?: number; reason?: string }) => {
+      metrics.ocppConnections.dec({ version });
+      if (connections.get(stationId)?.client !== client) return; // replaced: the new connection owns the state
+      connections.delete(stationId);
+      clog.info({ code: e.code, reason: e.reason }, 'station disconnected');
+      // While closing, close() marks its stations itself (the database may be closed right after).
+      if (!closing) track('disconnect bookkeeping', { stationId }, inOrder(stationId, () => markDisconnected(db, stationId)));
+    });
+
+    clog.info({ remoteAddress: client.handshake.remoteAddress }, 'station connected');
+    // OCPP-J §5.3: a reconnecting station does not send BootNotification again, so the connect itself
+    // is when the orchestrator learns it can deliver again.
+    track(
+      'connect bookkeeping',
+      { stationId },
+      inOrder(stationId, async () => {
+        if (connections.get(stationId)?.client !== client) return; // already gone or replaced
+        await markConnected(db, stationId, version);
+        ctx.stationConnected();
+      }),
+    );
+  });
+
+  const channel = createOcppChannel({
+    lookup(stationId) {
+      const c = connections.get(stationId);
+      if (!c || c.client.state !== OPEN) return undefined;
+      return { version: c.version, call: (method, params, options) => c.client.call(method, params, options) };
+    },
+    config,
+    metrics,
+    log,
+  });
+
+  return {
+    handleUpgrade(req, socket, head) {
+      const target = parseOcppPath(req.url, OCPP_ENDPOINT);
+      if (!target.ok) {
+        refuseUpgrade(socket, target.status);
+        return;
+      }
+      server.handleUpgrade(req, socket as Socket, head).catch((err: unknown) => {
+        log.warn({ err, stationId: target.stationId }, 'OCPP upgrade failed');
+        socket.destroy();
+      });
+    },
+    isConnected: (stationId) => connections.get(stationId)?.client.state === OPEN,
+    connectedStations: () =>
+      [...connections.entries()].filter(([, c]) => c.client.state === OPEN).map(([stationId, c]) => ({ stationId, version: c.version, since: c.since })),
+    channel,
+    async close() {
+      closing = true;
+      const open = [...connections.entries()].map(([stationId, c]) => ({ stationId, client: c.client }));
+      const closed = Promise.allSettled(open.map((c) => c.client.close({ code: 1001, reason: 'CSMS shutting down' })));
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise((r) => (timer = setTimeout(r, CLOSE_GRACE_MS)));
+      await Promise.race([closed, grace]);
+      clearTimeout(timer);
+      await Promise.allSettled(open.map((c) => c.client.close({ force: true })));
+      await server.close({ code: 1001, reason: 'CSMS shutting down', force: true });
+      await Promise.allSettled([...pending]);
+      // Stations whose close event has not run yet are still marked connected: mark them now.
+      await Promise.allSettled(open.map((c) => inOrder(c.stationId, () => markDisconnected(db, c.stationId))));
+    },
+  };
+}

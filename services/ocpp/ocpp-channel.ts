@@ -1,0 +1,87 @@
+/**
+ * The outbox channel 'ocpp': delivers one outbox row as a CALL to the connected station and maps the
+ * answer onto the delivery contract (services/core/delivery.ts):
+ * - station not connected here → unavailable (stays pending, no attempt counted);
+ * - payload not valid for the station's OCPP version → rejected (it can never succeed; the next
+ *   allocation builds one for the version the station now speaks);
+ * - CALLRESULT with status Accepted (or without a status) → acked;
+ * - CALLRESULT with another status (Rejected, NotSupported, ...) → rejected, with the answer;
+ * - CALLERROR InternalError → retry (the station may recover); any other CALLERROR → rejected;
+ * - no answer within OCPP_CALL_TIMEOUT_MS, or the connection dropped → retry.
+ * CALLs to one station go out one at a time (OCPP-J §4.1.1 synchronicity; ocpp-rpc callConcurrency 1).
+ */
+import { createRequire } from 'node:module';
+import type { Validator } from 'ocpp-rpc/lib/validator.js';
+import type { OcppVersion } from '../../grid-adapters/ocpp/profiles.ts';
+import type { Config } from '../config.ts';
+import type { ChannelHandler, DeliveryResult } from '../core/delivery.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { isRpcError } from './handler-context.ts';
+
+export interface CallTarget {
+  readonly version: OcppVersion;
+  call(method: string, params: unknown, options: { callTimeoutMs: number }): Promise<unknown>;
+}
+
+// The validators strict mode itself uses (the same compiled schemas; loaded through require because
+// the module is CommonJS with an array as its export, which its .d.ts does not describe).
+const standardValidators = createRequire(import.meta.url)('ocpp-rpc/lib/standard-validators.js') as readonly Validator[];
+
+export const SUBPROTOCOL: Record<OcppVersion, string> = { '1.6': 'ocpp1.6', '2.0.1': 'ocpp2.0.1' };
+
+/** Validates a request payload against the official schema of a version, as strict mode will. */
+export function checkOutbound(version: OcppVersion, action: string, payload: unknown): string | undefined {
+  const validator = standardValidators.find((v) => v.subprotocol === SUBPROTOCOL[version]);
+  if (!validator) return `no schema for ${SUBPROTOCOL[version]}`;
+  try {
+    validator.validate(`urn:${action}.req`, payload);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+export function createOcppChannel(deps: { lookup(stationId: string): CallTarget | undefined; config: Config; metrics: Metrics; log: Logger }): ChannelHandler {
+  const { config, metrics, log } = deps;
+  return async (msg) => {
+    const target = deps.lookup(msg.target);
+    const count = (outcome: string) => metrics.ocppMessages.inc({ direction: 'out', action: msg.action, outcome });
+    if (!target) {
+      count('unavailable');
+      return { outcome: 'unavailable', error: 'station not connected' };
+    }
+    const invalid = checkOutbound(target.version, msg.action, msg.payload);
+    if (invalid) {
+      count('invalid');
+      return { outcome: 'rejected', error: `payload is not a valid OCPP ${target.version} ${msg.action} request: ${invalid}` };
+    }
+    let result: DeliveryResult;
+    try {
+      const response = await target.call(msg.action, msg.payload, { callTimeoutMs: config.OCPP_CALL_TIMEOUT_MS });
+      result = fromResponse(response);
+    } catch (err) {
+      result = fromError(err);
+    }
+    count(result.outcome);
+    if (result.outcome !== 'acked') log.info({ stationId: msg.target, outboxId: msg.id, action: msg.action, outcome: result.outcome, error: 'error' in result ? result.error : undefined }, 'OCPP CALL not acknowledged');
+    return result;
+  };
+}
+
+function fromResponse(response: unknown): DeliveryResult {
+  const status = typeof response === 'object' && response !== null ? (response as { status?: unknown }).status : undefined;
+  if (status === undefined || status === 'Accepted') return { outcome: 'acked', response };
+  const reason = (response as { statusInfo?: { reasonCode?: unknown } }).statusInfo?.reasonCode;
+  return { outcome: 'rejected', response, error: `station answered ${String(status)}${typeof reason === 'string' ? ` (${reason})` : ''}` };
+}
+
+function fromError(err: unknown): DeliveryResult {
+  if (isRpcError(err)) {
+    // A CALLERROR from the station, or its CALLRESULT failing the schema (strict mode).
+    if (err.rpcErrorCode === 'InternalError') return { outcome: 'retry', error: `station answered InternalError: ${err.message}` };
+    return { outcome: 'rejected', response: { errorCode: err.rpcErrorCode, errorDescription: err.message }, error: `station answered ${err.rpcErrorCode}: ${err.message}` };
+  }
+  // TimeoutError ("Call timeout"), an AbortError when the connection dropped, or a closed socket.
+  return { outcome: 'retry', error: err instanceof Error ? err.message || err.name : String(err) };
+}

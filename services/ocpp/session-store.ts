@@ -1,0 +1,230 @@
+/**
+ * Charging sessions (charging_session) as OCPP reports them, and the demands the orchestrator reads.
+ *
+ * A session is keyed by (station_id, transaction_id); its id is derived from that key, so a repeated
+ * start (a retransmitted or offline-queued message) finds the same row instead of creating another.
+ * Units: energy in kWh, power in kW, times as epoch ms (timestamptz in the database).
+ */
+import type { ChargingDemand } from '../../optimizer/model.ts';
+import type { Queryable } from '../store/db.ts';
+import { iso, numOrUndef, toMs, toMsOrNull } from '../store/rows.ts';
+
+export interface SessionRow {
+  id: string;
+  stationId: string;
+  evseId: string;
+  transactionId: string;
+  idToken: string | null;
+  startedMs: number;
+  stoppedMs: number | null;
+  departureMs: number | null;
+  energyNeededKwh: number | null;
+  energyDeliveredKwh: number;
+  maxPowerKw: number | null;
+  minPowerKw: number | null;
+  meterStartWh: number | null;
+  stopReason: string | null;
+}
+
+interface Row {
+  id: string;
+  station_id: string;
+  evse_id: string;
+  transaction_id: string;
+  id_token: string | null;
+  started_at: unknown;
+  stopped_at: unknown;
+  departure_at: unknown;
+  energy_needed_kwh: number | null;
+  energy_delivered_kwh: number;
+  max_power_kw: number | null;
+  min_power_kw: number | null;
+  meter_start_wh: number | null;
+  stop_reason: string | null;
+}
+
+const COLS =
+  'id, station_id, evse_id, transaction_id, id_token, started_at, stopped_at, departure_at, energy_needed_kwh, energy_delivered_kwh, max_power_kw, min_power_kw, meter_start_wh, stop_reason';
+
+function fromRow(r: Row): SessionRow {
+  return {
+    id: r.id,
+    stationId: r.station_id,
+    evseId: r.evse_id,
+    transactionId: r.transaction_id,
+    idToken: r.id_token,
+    startedMs: toMs(r.started_at),
+    stoppedMs: toMsOrNull(r.stopped_at),
+    departureMs: toMsOrNull(r.departure_at),
+    energyNeededKwh: r.energy_needed_kwh === null ? null : Number(r.energy_needed_kwh),
+    energyDeliveredKwh: Number(r.energy_delivered_kwh),
+    maxPowerKw: r.max_power_kw === null ? null : Number(r.max_power_kw),
+    minPowerKw: r.min_power_kw === null ? null : Number(r.min_power_kw),
+    meterStartWh: r.meter_start_wh === null ? null : Number(r.meter_start_wh),
+    stopReason: r.stop_reason,
+  };
+}
+
+export function sessionIdOf(stationId: string, transactionId: string): string {
+  return `ocpp:${stationId}:${transactionId}`;
+}
+
+export interface SessionStart {
+  stationId: string;
+  evseId: string;
+  transactionId: string;
+  idToken?: string | null;
+  startedMs: number;
+  meterStartWh?: number | null;
+}
+
+/**
+ * Creates the session, or returns the existing one for the same (station, transaction). Any other
+ * session still open on the same EVSE is closed at this start: a station never charges two
+ * transactions on one EVSE, so an open one means its end was lost, and it must not be planned for.
+ */
+export async function startSession(q: Queryable, s: SessionStart): Promise<{ session: SessionRow; created: boolean }> {
+  const id = sessionIdOf(s.stationId, s.transactionId);
+  const inserted = await q.query<Row>(
+    `INSERT INTO charging_session (id, station_id, evse_id, transaction_id, id_token, started_at, meter_start_wh)
+     VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7)
+     ON CONFLICT (station_id, transaction_id) DO NOTHING
+     RETURNING ${COLS}`,
+    [id, s.stationId, s.evseId, s.transactionId, s.idToken ?? null, iso(s.startedMs), s.meterStartWh ?? null],
+  );
+  if (inserted[0]) {
+    await q.query(
+      `UPDATE charging_session SET stopped_at = GREATEST(started_at, $3::timestamptz), stop_reason = 'SupersededOnEvse'
+       WHERE evse_id = $1 AND id <> $2 AND stopped_at IS NULL AND started_at <= $3::timestamptz`,
+      [s.evseId, id, iso(s.startedMs)],
+    );
+    return { session: fromRow(inserted[0]), created: true };
+  }
+  const existing = await findSession(q, s.stationId, s.transactionId);
+  if (!existing) throw new Error(`session ${id} conflicts but cannot be read`);
+  return { session: existing, created: false };
+}
+
+export async function findSession(q: Queryable, stationId: string, transactionId: string): Promise<SessionRow | undefined> {
+  const rows = await q.query<Row>(`SELECT ${COLS} FROM charging_session WHERE station_id = $1 AND transaction_id = $2`, [stationId, transactionId]);
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/** The newest open session on an EVSE node. */
+export async function activeSessionOnEvse(q: Queryable, evseId: string): Promise<SessionRow | undefined> {
+  const rows = await q.query<Row>(`SELECT ${COLS} FROM charging_session WHERE evse_id = $1 AND stopped_at IS NULL ORDER BY started_at DESC, id DESC LIMIT 1`, [evseId]);
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/** Closes a session (idempotent: a second stop keeps the first stop time). */
+export async function stopSession(q: Queryable, sessionId: string, stoppedMs: number, reason: string | null): Promise<void> {
+  await q.query(
+    `UPDATE charging_session SET stopped_at = COALESCE(stopped_at, GREATEST(started_at, $2::timestamptz)), stop_reason = COALESCE(stop_reason, $3) WHERE id = $1`,
+    [sessionId, iso(stoppedMs), reason],
+  );
+}
+
+/**
+ * Updates the delivered energy from an Energy.Active.Import.Register reading (Wh). The first reading
+ * of a session without a meter start becomes its baseline. Delivered energy never decreases, so a
+ * late (out-of-order) reading cannot undo a newer one.
+ */
+export async function recordEnergyRegister(q: Queryable, sessionId: string, registerWh: number): Promise<void> {
+  await q.query(
+    `UPDATE charging_session SET meter_start_wh = COALESCE(meter_start_wh, $2::float8),
+       energy_delivered_kwh = GREATEST(energy_delivered_kwh, ($2::float8 - COALESCE(meter_start_wh, $2::float8)) / 1000.0)
+     WHERE id = $1`,
+    [sessionId, registerWh],
+  );
+}
+
+export interface ChargingNeedsUpdate {
+  departureMs?: number;
+  /** Energy the EV still asks for now (kWh). */
+  energyKwh?: number;
+  maxPowerKw?: number;
+  minPowerKw?: number;
+}
+
+/**
+ * Stores what the EV announced (ISO 15118 via NotifyEVChargingNeeds). energy_needed_kwh is the
+ * session's total need, and the demand is need − delivered; the EV reports what it still needs NOW, so
+ * the energy already delivered is added back in.
+ */
+export async function setChargingNeeds(q: Queryable, sessionId: string, u: ChargingNeedsUpdate): Promise<void> {
+  await q.query(
+    `UPDATE charging_session SET
+       departure_at = COALESCE($2::timestamptz, departure_at),
+       energy_needed_kwh = COALESCE($3::float8 + energy_delivered_kwh, energy_needed_kwh),
+       max_power_kw = COALESCE($4::float8, max_power_kw),
+       min_power_kw = COALESCE($5::float8, min_power_kw)
+     WHERE id = $1`,
+    [sessionId, u.departureMs === undefined ? null : iso(u.departureMs), u.energyKwh ?? null, u.maxPowerKw ?? null, u.minPowerKw ?? null],
+  );
+}
+
+/** Next OCPP 1.6 transaction id (integer), from a database sequence: unique across stations and instances. */
+export async function nextTransactionId16(q: Queryable): Promise<number> {
+  const rows = await q.query<{ id: number }>(`SELECT nextval('ocpp16_transaction_id')::int AS id`);
+  return Number(rows[0]!.id);
+}
+
+export type ActiveDemand = ChargingDemand & { stationId: string; transactionId: string };
+
+/**
+ * The demands of the open sessions on EVSEs of a grid area, one per EVSE (the newest when a stale one
+ * is still open):
+ * - arrivalMs = started_at;
+ * - departureMs = departure_at, else started_at + defaults.hours; when that is already past, now + 1 h,
+ *   so an EV still plugged in keeps getting a schedule;
+ * - energyKwh = max(0, (energy_needed_kwh ?? defaults.energyKwh) − energy_delivered_kwh);
+ * - maxPowerKw / minPowerKw when the session knows them (ISO 15118).
+ */
+export async function loadActiveDemands(
+  q: Queryable,
+  gridAreaId: string,
+  nowMs: number,
+  defaults: { energyKwh: number; hours: number },
+): Promise<ActiveDemand[]> {
+  const rows = await q.query<Row>(
+    `SELECT ${COLS.split(', ').map((c) => 's.' + c).join(', ')}
+     FROM charging_session s JOIN topology_node e ON e.id = s.evse_id
+     WHERE s.stopped_at IS NULL AND e.grid_area_id = $1 AND e.kind = 'evse'
+     ORDER BY s.evse_id, s.started_at DESC, s.id DESC`,
+    [gridAreaId],
+  );
+  const out: ActiveDemand[] = [];
+  const seen = new Set<string>();
+  for (const s of rows.map(fromRow)) {
+    if (seen.has(s.evseId)) continue;
+    seen.add(s.evseId);
+    let departureMs = s.departureMs ?? s.startedMs + defaults.hours * 3_600_000;
+    if (departureMs <= nowMs) departureMs = nowMs + 3_600_000;
+    const d: ActiveDemand = {
+      sessionId: s.id,
+      evseId: s.evseId,
+      stationId: s.stationId,
+      transactionId: s.transactionId,
+      arrivalMs: s.startedMs,
+      departureMs,
+      energyKwh: Math.max(0, (s.energyNeededKwh ?? defaults.energyKwh) - s.energyDeliveredKwh),
+    };
+    const maxKw = numOrUndef(s.maxPowerKw);
+    const minKw = numOrUndef(s.minPowerKw);
+    if (maxKw !== undefined) d.maxPowerKw = maxKw;
+    if (minKw !== undefined) d.minPowerKw = minKw;
+    out.push(d);
+  }
+  return out;
+}
+
+/** The running transaction per EVSE node of a station (the newest open session per EVSE). */
+export async function activeTransactionsByEvse(q: Queryable, stationId: string): Promise<Map<string, string>> {
+  const rows = await q.query<{ evse_id: string; transaction_id: string }>(
+    `SELECT evse_id, transaction_id FROM charging_session WHERE station_id = $1 AND stopped_at IS NULL ORDER BY evse_id, started_at DESC, id DESC`,
+    [stationId],
+  );
+  const out = new Map<string, string>();
+  for (const r of rows) if (!out.has(r.evse_id)) out.set(r.evse_id, r.transaction_id);
+  return out;
+}
