@@ -1,3 +1,3 @@
 export * from './model.ts';
-export { allocate, DEFAULT_TIME_LIMIT_SEC } from './lp/allocate.ts';
+export { allocate, fallbackAllocation, DEFAULT_TIME_LIMIT_SEC } from './lp/allocate.ts';
 export { verifyAllocation, type Verification } from './verify.ts';

@@ -12,6 +12,7 @@ import type { Db } from './store/db.ts';
 import { makeDueNow } from './store/outbox-store.ts';
 import { createDispatcher, type Dispatcher } from './core/outbox-dispatcher.ts';
 import { createOrchestrator, type Orchestrator } from './core/orchestrator.ts';
+import { createSolver } from './core/solver.ts';
 import { createScheduler } from './scheduler.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/embedded-broker.ts';
 import { createMqttPublisher, type MqttPublisher } from './mqtt/mqtt-channel.ts';
@@ -67,7 +68,8 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
   const mqtt: MqttPublisher = createMqttPublisher({ url: mqttUrl, log, ...mqttAuth });
 
   const dispatcher = createDispatcher({ db, log, metrics, config });
-  const orchestrator = createOrchestrator({ db, log, metrics, config, dispatcher });
+  const solver = createSolver({ log, timeLimitSec: config.SOLVER_TIME_LIMIT_S });
+  const orchestrator = createOrchestrator({ db, log, metrics, config, dispatcher, solver });
   const csms = createCsms({
     db, log, metrics, config,
     events: {
@@ -83,7 +85,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
   });
   dispatcher.register('ocpp', csms.channel);
   dispatcher.register('mqtt', mqtt.channel);
-  dispatcher.register('oscp', createOscpChannel({ db, log, metrics }));
+  dispatcher.register('oscp', createOscpChannel({ db, log, metrics, config }));
 
   let publicUrl = config.PUBLIC_URL ?? '';
   const auth = adminAuth(adminToken);
@@ -131,6 +133,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
       scheduler.stop();
       await orchestrator.stop();
       await dispatcher.stop();
+      await solver.close();
       await csms.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

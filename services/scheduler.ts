@@ -5,7 +5,9 @@ import type { Orchestrator } from './core/orchestrator.ts';
 import type { Dispatcher } from './core/outbox-dispatcher.ts';
 import type { Db } from './store/db.ts';
 import { listGridAreas } from './store/topology-store.ts';
-import { enqueueHeartbeats } from './oscp/index.ts';
+import { enqueueHeartbeats, pruneSeenRequests } from './oscp/index.ts';
+
+const REPLAY_WINDOW_MS = 7 * 86_400_000;
 
 /**
  * Time-driven work: at every interval boundary the horizon moves, so every grid area is re-allocated
@@ -29,6 +31,14 @@ export function createScheduler(deps: { db: Db; log: Logger; config: Config; orc
             if ((await enqueueHeartbeats(db, Date.now())) > 0) dispatcher.kick();
           } catch (err) {
             log.error({ err }, 'OSCP heartbeat scheduling failed');
+          }
+        }),
+        // OSCP X-Request-IDs are remembered for replay protection; a week is far beyond any retry.
+        cron.schedule('17 3 * * *', async () => {
+          try {
+            await pruneSeenRequests(db, Date.now() - REPLAY_WINDOW_MS);
+          } catch (err) {
+            log.error({ err }, 'pruning OSCP request ids failed');
           }
         }),
       );

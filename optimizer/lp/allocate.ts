@@ -60,6 +60,21 @@ export async function allocate(input: AllocationInput): Promise<Allocation> {
   return assemble(p, status, outcome, sol, kw, started);
 }
 
+/**
+ * The safe answer without solving: 0 kW setpoints and every EVSE's cap from the headroom split, for
+ * when the solver cannot be used at all (e.g. it ran past its time limit in a worker that had to be
+ * stopped). Passes verifyAllocation like any other result.
+ */
+export function fallbackAllocation(input: AllocationInput, reason: string): Allocation {
+  const started = performance.now();
+  const p = prepare(input);
+  const outcome = new Reasons();
+  outcome.add(reason);
+  const sol = emptySolution(p);
+  for (const a of p.tree.roots) sol.failed.add(a);
+  return assemble(p, 'fallback', outcome, sol, floorSetpoints(p, sol.plan), started);
+}
+
 function timeLimit(v: number | undefined, outcome: Reasons): number {
   if (v === undefined) return DEFAULT_TIME_LIMIT_SEC;
   if (Number.isFinite(v) && v > 0) return v;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { allocate, verifyAllocation } from '../../optimizer/index.ts';
+import { verifyAllocation } from '../../optimizer/index.ts';
 import type { Allocation, AllocationInput, TopologyNode } from '../../optimizer/model.ts';
 import { alignToInterval } from '../../optimizer/model.ts';
 import type { Config } from '../config.ts';
@@ -11,6 +11,7 @@ import type { Db } from '../store/db.ts';
 import { loadEnvelopes } from '../store/forecast-store.ts';
 import { listAreaNodes } from '../store/topology-store.ts';
 import type { Dispatcher } from './outbox-dispatcher.ts';
+import type { Solver } from './solver.ts';
 import { planDispatch } from './dispatch-plan.ts';
 
 export interface RunResult {
@@ -39,6 +40,7 @@ export interface OrchestratorDeps {
   metrics: Metrics;
   config: Config;
   dispatcher: Dispatcher;
+  solver: Solver;
   now?: () => number;
 }
 
@@ -74,7 +76,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   async function run(gridAreaId: string, reason: string): Promise<RunResult> {
     const atMs = now();
     const { input, txByEvse } = await buildInput(gridAreaId, atMs);
-    const alloc = await allocate(input);
+    const alloc = await deps.solver.allocate(input);
     const check = verifyAllocation(input, alloc);
     const digest = createHash('sha256').update(JSON.stringify(input)).digest('hex');
     metrics.solveSeconds.observe({ grid_area: gridAreaId, status: alloc.status }, alloc.solveMs / 1000);

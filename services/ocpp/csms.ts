@@ -153,7 +153,11 @@ export function createCsms(deps: CsmsDeps): Csms {
     const session = client.session as Session;
     const stationId = session.stationId;
     const version = VERSIONS[client.protocol ?? ''];
-    if (!version || closing) {
+    if (closing) {
+      void client.close({ code: 1001, reason: 'CSMS shutting down' });
+      return;
+    }
+    if (!version) {
       // OCPP-J §3.2: no common subprotocol → complete the handshake without one, then close at once.
       log.warn({ stationId, offered: [...client.handshake.protocols] }, 'OCPP connection without a supported subprotocol closed');
       void client.close({ code: 1002, reason: 'no supported OCPP subprotocol' });

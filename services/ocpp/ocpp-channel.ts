@@ -48,7 +48,9 @@ export function createOcppChannel(deps: { lookup(stationId: string): CallTarget 
     const target = deps.lookup(msg.target);
     const count = (outcome: string) => metrics.ocppMessages.inc({ direction: 'out', action: msg.action, outcome });
     if (!target) {
+      // Not logged above debug: offline stations are polled again and again until they come back.
       count('unavailable');
+      log.debug({ stationId: msg.target, outboxId: msg.id, action: msg.action }, 'OCPP station not connected here');
       return { outcome: 'unavailable', error: 'station not connected' };
     }
     const invalid = checkOutbound(target.version, msg.action, msg.payload);

@@ -94,7 +94,7 @@ export async function startSession(q: Queryable, s: SessionStart): Promise<{ ses
   );
   if (inserted[0]) {
     await q.query(
-      `UPDATE charging_session SET stopped_at = GREATEST(started_at, $3::timestamptz), stop_reason = 'SupersededOnEvse'
+      `UPDATE charging_session SET stopped_at = $3::timestamptz, stop_reason = 'SupersededOnEvse'
        WHERE evse_id = $1 AND id <> $2 AND stopped_at IS NULL AND started_at <= $3::timestamptz`,
       [s.evseId, id, iso(s.startedMs)],
     );

@@ -41,9 +41,9 @@ export async function hashStationPassword(password: string | Buffer): Promise<st
 
 /** Sets (or replaces) the password of a station. The node must exist and be a station. */
 export async function setStationPassword(q: Queryable, stationId: string, password: string | Buffer): Promise<void> {
-  const hash = await hashStationPassword(password);
   const rows = await q.query<{ kind: string }>('SELECT kind FROM topology_node WHERE id = $1', [stationId]);
   if (rows[0]?.kind !== 'station') throw new Error(`${stationId} is not a station in the topology`);
+  const hash = await hashStationPassword(password);
   await q.query(
     `INSERT INTO station_credential (station_id, password_hash) VALUES ($1, $2)
      ON CONFLICT (station_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, created_at = now()`,

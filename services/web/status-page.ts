@@ -105,10 +105,11 @@ async function areaSection(db: Db, areaId: string, name: string | null, nowMs: n
   const chart = stepChart({
     slots, unit: 'kW', nowMs,
     series: [
-      { name: 'capacity limit', color: '#c0392b', values: pad(limit), dashed: true },
       { name: 'allocated (station caps)', color: '#2980b9', values: pad(caps) },
       { name: 'setpoints (sessions)', color: '#27ae60', values: pad(setpointSum) },
       { name: 'measured', color: '#8e44ad', values: meas },
+      // drawn last so it stays visible where the caps fill it
+      { name: 'capacity limit', color: '#c0392b', values: pad(limit), dashed: true },
     ],
   });
   const unmet = Array.isArray(run.unmet) ? (run.unmet as { kwh: number }[]).reduce((s, u) => s + u.kwh, 0) : 0;

@@ -258,6 +258,16 @@ forEachDriver('OCPP CSMS end to end', (get) => {
       // Unknown transaction: still answered.
       assert.deepEqual(await cs16.call('StopTransaction', { transactionId: 999_999, meterStop: 1, timestamp: at(9).toISOString() }), {});
     });
+
+    it('a new transaction on a connector closes one whose StopTransaction was lost', async () => {
+      const first = (await cs16.call('StartTransaction', { connectorId: 1, idTag: 'A', meterStart: 0, timestamp: at(10).toISOString() })) as { transactionId: number };
+      const second = (await cs16.call('StartTransaction', { connectorId: 1, idTag: 'B', meterStart: 0, timestamp: at(11).toISOString() })) as { transactionId: number };
+      assert.notEqual(first.transactionId, second.transactionId);
+      const lost = await findSession(get(), CS16, String(first.transactionId));
+      assert.deepEqual([lost?.stoppedMs, lost?.stopReason], [at(11).getTime(), 'SupersededOnEvse']);
+      assert.deepEqual([...(await activeTransactionsByEvse(get(), CS16)).entries()], [[`${CS16}-1`, String(second.transactionId)]]);
+      await cs16.call('StopTransaction', { transactionId: second.transactionId, meterStop: 0, timestamp: at(12).toISOString() });
+    });
   });
 
   describe('delivering SetChargingProfile through the outbox channel', () => {

@@ -5,6 +5,7 @@ import { handlers16 } from '../../../services/ocpp/handlers-16.ts';
 import { handlers201 } from '../../../services/ocpp/handlers-201.ts';
 import { notifications16, notifications201 } from '../../../services/ocpp/notifications.ts';
 import { hashStationPassword, verifyAgainstHash } from '../../../services/ocpp/station-credentials.ts';
+import { assertValidOcpp } from '../../helpers/ocpp-schemas.ts';
 import { parseOcppPath } from '../../../services/ocpp/upgrade.ts';
 
 describe('OCPP-J CALLERROR codes per version', () => {
@@ -45,6 +46,11 @@ describe('OCPP handler tables', () => {
     for (const a of Object.keys({ ...handlers201, ...notifications201 })) assert.ok(known201.has(a), `2.0.1 ${a}`);
     for (const a of ['BootNotification', 'Heartbeat', 'StatusNotification', 'Authorize', 'StartTransaction', 'StopTransaction', 'MeterValues']) assert.ok(a in handlers16, a);
     for (const a of ['BootNotification', 'Heartbeat', 'StatusNotification', 'Authorize', 'TransactionEvent', 'NotifyEVChargingNeeds', 'MeterValues']) assert.ok(a in handlers201, a);
+  });
+
+  it('acknowledge-only answers are valid responses of their version', () => {
+    for (const a of Object.keys(notifications16)) assertValidOcpp('1.6', a, 'conf', a === 'DataTransfer' ? { status: 'UnknownVendorId' } : {});
+    for (const a of Object.keys(notifications201)) assertValidOcpp('2.0.1', a, 'conf', a === 'DataTransfer' ? { status: 'UnknownVendorId' } : {});
   });
 });
 
