@@ -6,7 +6,7 @@ import { NotFound, Unprocessable } from '../http/errors.ts';
 import { route, type ApiRouter, type Authenticator } from '../http/route.ts';
 import type { AdminPrincipal } from '../http/admin-auth.ts';
 
-const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:\-]+$/, 'letters, digits and . _ : - only');
+const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
 const kw = z.number().finite().min(0).max(1e7).nullish();
 
 export const nodeSchema = z.object({

@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { BadRequest } from './errors.ts';
 import type { OpenApiRegistry } from './openapi.ts';
 
