@@ -55,6 +55,11 @@ export interface StationPlan {
   evses: StationPlanEvse[];
   /** Most periods per schedule the station accepts; default DEFAULT_MAX_PERIODS. */
   maxPeriods?: number;
+  /**
+   * Station-wide limit (kW) that stays in force after the horizon if no newer profile arrives (gridflex
+   * unreachable). Without it the max profile ends with the horizon and the station falls back to no limit.
+   */
+  holdAfterHorizonKw?: number;
 }
 
 export interface ProfileMessage {
@@ -90,7 +95,7 @@ export function txProfileId(ocppEvseId: number): number {
 
 interface BuiltSchedule {
   startSchedule: string;
-  duration: number;
+  duration?: number;
   chargingRateUnit: RateUnit;
   chargingSchedulePeriod: ({ startPeriod: number; limit: number; numberPhases?: number })[];
 }
@@ -101,7 +106,7 @@ export function buildStationProfiles(plan: StationPlan): ProfileMessage[] {
   const build = (kw: number[]) => buildSchedule(plan, kw);
   const out: ProfileMessage[] = [];
 
-  const max = build(plan.stationCapKw);
+  const max = buildSchedule(plan, plan.stationCapKw, plan.holdAfterHorizonKw);
   out.push({
     action: 'SetChargingProfile',
     slot: stationMaxSlot(plan.stationId),
@@ -173,7 +178,7 @@ export function buildStationProfiles(plan: StationPlan): ProfileMessage[] {
   return out;
 }
 
-function buildSchedule(plan: StationPlan, kw: number[]): BuiltSchedule {
+function buildSchedule(plan: StationPlan, kw: number[], holdKw?: number): BuiltSchedule {
   const unit: RateUnit = plan.unit ?? 'W';
   const voltageV = plan.voltageV ?? DEFAULT_VOLTAGE_V;
   const phases = plan.phases ?? DEFAULT_PHASES;
@@ -181,11 +186,16 @@ function buildSchedule(plan: StationPlan, kw: number[]): BuiltSchedule {
   const duration = plan.horizon.count * intervalSeconds;
   // Round each interval down first, so values equal after rounding merge into one period.
   const limits = kw.map((v) => floorTenth(kwToUnit(v, unit, voltageV, phases)));
-  const periods: SchedulePeriod[] = capPeriods(toPeriods(limits, intervalSeconds), plan.maxPeriods ?? DEFAULT_MAX_PERIODS, duration);
+  const maxPeriods = plan.maxPeriods ?? DEFAULT_MAX_PERIODS;
+  const hold = holdKw === undefined ? undefined : floorTenth(kwToUnit(Math.max(0, holdKw), unit, voltageV, phases));
+  // A held tail takes one period of the station's budget, so the horizon gets one fewer.
+  const periods: SchedulePeriod[] = capPeriods(toPeriods(limits, intervalSeconds), hold === undefined ? maxPeriods : Math.max(1, maxPeriods - 1), duration);
+  if (hold !== undefined && periods[periods.length - 1]?.limit !== hold) periods.push({ startPeriod: duration, limit: hold });
   return {
     // Absolute schedule anchored at the horizon start; a start in the past is fine (already running).
     startSchedule: new Date(plan.horizon.startMs).toISOString(),
-    duration,
+    // Without a duration the last period stays in force (OCPP 1.6 §7.13 / 2.0.1 ChargingScheduleType.duration).
+    ...(hold === undefined ? { duration } : {}),
     chargingRateUnit: unit,
     // numberPhases tells the station how many phases the limit assumes; only sent when known.
     chargingSchedulePeriod: periods.map((p) => (plan.phases === undefined ? { ...p } : { ...p, numberPhases: plan.phases })),

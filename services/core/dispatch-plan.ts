@@ -1,4 +1,5 @@
-import { buildStationProfiles, type StationPlan } from '../../grid-adapters/ocpp/profiles.ts';
+import { buildStationProfiles, type ProfileMessage, type StationPlan } from '../../grid-adapters/ocpp/profiles.ts';
+import type { Logger } from 'pino';
 import type { Allocation } from '../../optimizer/model.ts';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../store/db.ts';
@@ -13,7 +14,7 @@ import { listAreaNodes } from '../store/topology-store.ts';
  */
 export async function planDispatch(
   q: Queryable,
-  p: { runId: number; gridAreaId: string; allocation: Allocation; txByEvse: Map<string, string>; nowMs: number; config: Config },
+  p: { runId: number; gridAreaId: string; allocation: Allocation; txByEvse: Map<string, string>; nowMs: number; config: Config; log: Logger },
 ): Promise<number> {
   const nodes = await listAreaNodes(q, p.gridAreaId);
   const states = await q.query<{ station_id: string; ocpp_version: string | null }>(
@@ -48,10 +49,20 @@ export async function planDispatch(
     if (!version) continue;
     const plan: StationPlan = {
       version, stationId: station.id, horizon: p.allocation.horizon, nowMs: p.nowMs, stationCapKw, evses: planEvses,
+      // If gridflex goes silent past the horizon, the lowest cap of the horizon stays in force: conservative.
+      holdAfterHorizonKw: Math.min(...stationCapKw),
       ...(station.voltageV ? { voltageV: station.voltageV } : {}),
       ...(station.phases ? { phases: station.phases } : {}),
     };
-    for (const prof of buildStationProfiles(plan)) {
+    let profiles: ProfileMessage[];
+    try {
+      profiles = buildStationProfiles(plan);
+    } catch (err) {
+      // One station's bad plan (e.g. a stale horizon) must not hold back the others' profiles.
+      p.log.error({ err, stationId: station.id, runId: p.runId }, 'could not build charging profiles for station');
+      continue;
+    }
+    for (const prof of profiles) {
       await enqueue(q, { channel: 'ocpp', target: station.id, action: prof.action, payload: prof.payload, dedupeKey: `ocpp/${prof.slot}`, runId: p.runId });
       messages++;
     }

@@ -84,7 +84,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     metrics.unmetEnergy.set({ grid_area: gridAreaId }, alloc.unmet.reduce((s, u) => s + u.kwh, 0));
     const { runId, messages } = await db.tx(async (q) => {
       const id = await saveRun(q, { gridAreaId, trigger: reason, inputsDigest: digest, verified: check.ok, violations: check.violations, allocation: alloc });
-      const n = check.ok ? await planDispatch(q, { runId: id, gridAreaId, allocation: alloc, txByEvse, nowMs: atMs, config }) : 0;
+      const n = check.ok ? await planDispatch(q, { runId: id, gridAreaId, allocation: alloc, txByEvse, nowMs: atMs, config, log }) : 0;
       return { runId: id, messages: n };
     });
     const fields = { gridAreaId, runId, reason, status: alloc.status, solveMs: Math.round(alloc.solveMs), demands: input.demands.length, messages };

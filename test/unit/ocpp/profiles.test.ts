@@ -120,6 +120,20 @@ describe('OCPP charging profiles from an allocation', () => {
     assert.deepEqual(view(buildStationProfiles(plan({ stationCapKw: cap, evses: [], maxPeriods: 1 }))[0]!).schedule.chargingSchedulePeriod, [{ startPeriod: 0, limit: 10_000 }]);
   });
 
+  it('holds the lowest cap after the horizon when asked, with no duration, for both versions', () => {
+    for (const version of ['2.0.1', '1.6'] as const) {
+      const msgs = buildStationProfiles(plan({ version, holdAfterHorizonKw: 7.33333, maxPeriods: 4 }));
+      const max = view(msgs[0]!);
+      assert.equal(max.schedule.duration, undefined);
+      const ps = max.schedule.chargingSchedulePeriod;
+      assert.ok(ps.length <= 4, `${ps.length} periods`);
+      assert.deepEqual(ps.at(-1), { startPeriod: 8 * 900, limit: 7333.3 });
+      assertValidOcpp(version, 'SetChargingProfile', 'req', msgs[0]!.payload);
+      // the TxProfile still ends with the horizon
+      assert.equal(view(msgs[1]!).schedule.duration, 8 * 900);
+    }
+  });
+
   it('sends no discharge: negative (V2G) setpoints become 0', () => {
     const tx = view(buildStationProfiles(plan({ evses: [{ evseNodeId: 'e', ocppEvseId: 1, transactionId: '1', kw: [-5, -5, 3, 3, 3, 3, 3, 3] }] }))[1]!);
     assert.deepEqual(tx.schedule.chargingSchedulePeriod.map((p) => p.limit), [0, 3_000]);
