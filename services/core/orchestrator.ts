@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { verifyAllocation } from '../../optimizer/index.ts';
-import type { Allocation, AllocationInput, TopologyNode } from '../../optimizer/model.ts';
+import type { Allocation, AllocationInput, CapacityEnvelope, Horizon, TopologyNode } from '../../optimizer/model.ts';
 import { alignToInterval } from '../../optimizer/model.ts';
 import type { Config } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 import { loadActiveDemands } from '../ocpp/session-store.ts';
 import { saveRun } from '../store/allocation-store.ts';
-import type { Db } from '../store/db.ts';
+import type { Db, Queryable } from '../store/db.ts';
 import { loadEnvelopes } from '../store/forecast-store.ts';
 import { listAreaNodes } from '../store/topology-store.ts';
 import type { Dispatcher } from './outbox-dispatcher.ts';
@@ -34,6 +34,12 @@ export interface Orchestrator {
   stop(): Promise<void>;
 }
 
+/**
+ * Where capacity limits come from besides OSCP forecasts (e.g. OpenADR events, IEEE 2030.5 DERControls).
+ * Every source's envelopes apply together: the optimizer takes the lowest limit per node and interval.
+ */
+export type EnvelopeSource = (q: Queryable, nodeIds: string[], horizon: Horizon) => Promise<CapacityEnvelope[]>;
+
 export interface OrchestratorDeps {
   db: Db;
   log: Logger;
@@ -41,6 +47,7 @@ export interface OrchestratorDeps {
   config: Config;
   dispatcher: Dispatcher;
   solver: Solver;
+  envelopeSources?: EnvelopeSource[];
   now?: () => number;
 }
 
@@ -66,7 +73,9 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       ...(n.maxPowerKw !== undefined ? { maxPowerKw: n.maxPowerKw } : {}),
       ...(n.minPowerKw !== undefined ? { minPowerKw: n.minPowerKw } : {}),
     }));
-    const envelopes = await loadEnvelopes(db, nodes.map((n) => n.id), horizon);
+    const nodeIds = nodes.map((n) => n.id);
+    const envelopes = await loadEnvelopes(db, nodeIds, horizon);
+    for (const source of deps.envelopeSources ?? []) envelopes.push(...(await source(db, nodeIds, horizon)));
     const active = await loadActiveDemands(db, gridAreaId, atMs, { energyKwh: config.DEFAULT_SESSION_ENERGY_KWH, hours: config.DEFAULT_SESSION_HOURS });
     const txByEvse = new Map(active.map((d) => [d.evseId, d.transactionId]));
     const demands = active.map(({ stationId: _s, transactionId: _t, ...d }) => d);
