@@ -25,7 +25,7 @@ export const nodeSchema = z.object({
 
 export const topologyImportSchema = z.object({
   nodes: z.array(nodeSchema).max(100_000),
-  oscpGroups: z.array(z.object({ groupId: z.string().min(1).max(200), nodeId: id })).max(10_000).optional(),
+  oscpGroups: z.array(z.object({ groupId: z.string().min(1).max(200), nodeId: id, peerId: z.string().min(1).max(200).nullish() })).max(10_000).optional(),
 });
 
 export function topologyRoutes(api: ApiRouter, deps: { db: Db; auth: Authenticator<AdminPrincipal>; onAreaChanged(gridAreaId: string, reason: string): void }): void {
@@ -45,7 +45,7 @@ export function topologyRoutes(api: ApiRouter, deps: { db: Db; auth: Authenticat
         }
         for (const g of body.oscpGroups ?? []) {
           if (!(await getNode(q, g.nodeId))) throw new Unprocessable(`oscpGroups: node ${g.nodeId} does not exist`);
-          await setOscpGroup(q, g.groupId, g.nodeId);
+          await setOscpGroup(q, g.groupId, g.nodeId, g.peerId ?? null);
         }
         const touched = new Set<string>();
         for (const n of body.nodes) {

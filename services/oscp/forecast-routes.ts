@@ -1,9 +1,9 @@
 import { UpdateGroupCapacityForecast, forecastToBlocksKw } from '../../grid-adapters/oscp/index.ts';
-import { NotFound } from '../http/errors.ts';
+import { Forbidden, NotFound } from '../http/errors.ts';
 import { route, type ApiRouter } from '../http/route.ts';
 import { audit } from '../store/audit-store.ts';
 import { saveForecast } from '../store/forecast-store.ts';
-import { nodeOfOscpGroup } from '../store/topology-store.ts';
+import { nodeOfOscpGroup, oscpGroupOwner } from '../store/topology-store.ts';
 import { acceptOnce } from './accept-once.ts';
 import { authenticatePeer, type OscpPrincipal } from './oscp-auth.ts';
 import type { OscpDeps } from './oscp-deps.ts';
@@ -30,6 +30,9 @@ export function forecastRoutes(api: ApiRouter, deps: OscpDeps): void {
         // group_id names a group agreed out of band; gridflex maps it to a topology node (oscp_group).
         const node = await nodeOfOscpGroup(q, body.group_id);
         if (!node) throw new NotFound(`unknown group_id ${body.group_id}`);
+        // A group reserved for one capacity provider takes forecasts from that peer only.
+        const owner = await oscpGroupOwner(q, body.group_id);
+        if (owner && owner !== peerId) throw new Forbidden(`group_id ${body.group_id} is assigned to another capacity provider`);
         const mapped = forecastToBlocksKw(body, node);
         const forecastId = await saveForecast(q, {
           nodeId: node.id,

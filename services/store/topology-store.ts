@@ -136,11 +136,19 @@ export async function deleteNode(db: Db, id: string): Promise<boolean> {
   return rows.length > 0;
 }
 
-export async function setOscpGroup(q: Queryable, groupId: string, nodeId: string): Promise<void> {
+/** Maps an OSCP group to a node; `peerId` (optional) reserves the group for one capacity provider. */
+export async function setOscpGroup(q: Queryable, groupId: string, nodeId: string, peerId: string | null = null): Promise<void> {
   await q.query(
-    'INSERT INTO oscp_group (group_id, node_id) VALUES ($1, $2) ON CONFLICT (group_id) DO UPDATE SET node_id = EXCLUDED.node_id',
-    [groupId, nodeId],
+    `INSERT INTO oscp_group (group_id, node_id, peer_id) VALUES ($1, $2, $3)
+     ON CONFLICT (group_id) DO UPDATE SET node_id = EXCLUDED.node_id, peer_id = EXCLUDED.peer_id`,
+    [groupId, nodeId, peerId],
   );
+}
+
+/** The peer a group is reserved for: a peer id, null (any registered peer), undefined (no such group). */
+export async function oscpGroupOwner(q: Queryable, groupId: string): Promise<string | null | undefined> {
+  const rows = await q.query<{ peer_id: string | null }>('SELECT peer_id FROM oscp_group WHERE group_id = $1', [groupId]);
+  return rows[0] ? rows[0].peer_id : undefined;
 }
 
 export async function nodeOfOscpGroup(q: Queryable, groupId: string): Promise<StoredNode | undefined> {
@@ -151,7 +159,7 @@ export async function nodeOfOscpGroup(q: Queryable, groupId: string): Promise<St
   return rows[0] ? fromRow(rows[0]) : undefined;
 }
 
-export async function listOscpGroups(q: Queryable): Promise<{ groupId: string; nodeId: string }[]> {
-  const rows = await q.query<{ group_id: string; node_id: string }>('SELECT group_id, node_id FROM oscp_group ORDER BY group_id');
-  return rows.map((r) => ({ groupId: r.group_id, nodeId: r.node_id }));
+export async function listOscpGroups(q: Queryable): Promise<{ groupId: string; nodeId: string; peerId: string | null }[]> {
+  const rows = await q.query<{ group_id: string; node_id: string; peer_id: string | null }>('SELECT group_id, node_id, peer_id FROM oscp_group ORDER BY group_id');
+  return rows.map((r) => ({ groupId: r.group_id, nodeId: r.node_id, peerId: r.peer_id }));
 }

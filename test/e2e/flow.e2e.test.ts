@@ -224,6 +224,27 @@ describe('e2e: OSCP forecast → GLPK allocation → OCPP charging profiles', fu
     assert.equal((alloc.body.run as { verified: boolean }).verified, true);
   });
 
+  it('takes forecasts for a group reserved to one DSO from that DSO only', async () => {
+    const peers = (await api('GET', '/oscp/peers')).body.peers as { id: string }[];
+    const owner = peers[0]!.id;
+    assert.equal((await api('PUT', '/topology', { nodes: [], oscpGroups: [{ groupId: 'grp-e2e', nodeId: 'ga-e2e', peerId: owner }] })).status, 200);
+    const other = await api('POST', '/oscp/peers', { name: 'Other DSO', role: 'capacity_provider' });
+    const intruder = new SimDso(`${g.url}/oscp/fp/2.0`);
+    await intruder.start();
+    try {
+      assert.equal(await intruder.register(String(other.body.registrationToken)), 204);
+      await waitUntil('the second DSO to be registered', () => intruder.isRegistered());
+      const before = (await api('GET', '/grid-areas/ga-e2e/forecast')).body;
+      const start = alignToInterval(Date.now());
+      assert.equal(await intruder.postForecast('grp-e2e', [{ start: new Date(start), end: new Date(start + Q), kw: 999 }]), 403);
+      assert.deepEqual((await api('GET', '/grid-areas/ga-e2e/forecast')).body, before);
+      assert.equal(await dso.postForecast('grp-e2e', [{ start: new Date(start), end: new Date(start + Q), kw: 12 }]), 204);
+      for (const m of intruder.log) if (m.response !== undefined) assertOscpValid('error', m.response, `error reply to ${m.path}`);
+    } finally {
+      await intruder.stop();
+    }
+  });
+
   it('speaks the official OSCP 2.0 schemas on the wire', () => {
     assert.ok(dso.log.filter((m) => m.direction === 'in').length >= 2, 'gridflex called the DSO');
     for (const m of dso.log) {
