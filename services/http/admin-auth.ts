@@ -16,13 +16,17 @@ export function adminAuth(token: string): Authenticator<AdminPrincipal> {
     const cookieToken = readCookie(req, 'gridflex_admin');
     const given = m?.[1] ?? cookieToken;
     if (!given) throw new Unauthorized('missing bearer token');
-    const got = createHash('sha256').update(given).digest();
-    if (!timingSafeEqual(got, want)) throw new Unauthorized('invalid token');
+    if (!timingSafeEqual(createHash('sha256').update(given).digest(), want)) throw new Unauthorized('invalid token');
     return { kind: 'admin' };
   };
 }
 
-export const noAuth: Authenticator<null> = () => null;
+/** Constant-time comparison of a presented token with the expected one. */
+export function tokenMatches(expected: string, given: string): boolean {
+  const a = createHash('sha256').update(expected).digest();
+  const b = createHash('sha256').update(given).digest();
+  return timingSafeEqual(a, b);
+}
 
 export function readCookie(req: Request, name: string): string | undefined {
   const raw = req.headers.cookie;

@@ -8,7 +8,7 @@ import { recentAudit } from '../store/audit-store.ts';
 import { intervalStartMs } from '../../optimizer/model.ts';
 import { iso, toMs } from '../store/rows.ts';
 import type { Authenticator } from '../http/route.ts';
-import type { AdminPrincipal } from '../http/admin-auth.ts';
+import { tokenMatches, type AdminPrincipal } from '../http/admin-auth.ts';
 import { stepChart } from './svg-chart.ts';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -23,7 +23,7 @@ export function statusPage(app: Express, deps: { db: Db; auth: Authenticator<Adm
   app.get('/', async (req: Request, res: Response) => {
     const q = typeof req.query.token === 'string' ? req.query.token : undefined;
     if (q !== undefined) {
-      if (q !== deps.adminToken) return void res.status(401).type('html').send(page('gridflex', '<p>Wrong token.</p>' + loginForm()));
+      if (!tokenMatches(deps.adminToken, q)) return void res.status(401).type('html').send(page('gridflex', '<p>Wrong token.</p>' + loginForm()));
       res.cookie('gridflex_admin', q, { httpOnly: true, sameSite: 'strict', path: '/' });
       return void res.redirect(303, '/');
     }
