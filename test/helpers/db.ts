@@ -68,13 +68,21 @@ function ensureTemplate(): Promise<string> {
       try {
         const exists = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
         if (exists.rowCount === 0) {
-          await c.query(`CREATE DATABASE ${name}`);
-          const db = createPgDb(withDatabase(PG_TEST_URL, name), 2);
+          // Templates of earlier migration sets are dropped when nobody uses them (no FORCE).
+          const old = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'gridflex\\_tpl\\_%' AND datname <> $1`, [name]);
+          for (const o of old.rows) await c.query(`DROP DATABASE IF EXISTS ${o.datname}`).catch(() => undefined);
+          // Built under a temporary name and renamed when complete, so a failed migration never
+          // leaves a half-migrated template behind for later runs.
+          const building = `${name}_building`;
+          await c.query(`DROP DATABASE IF EXISTS ${building}`);
+          await c.query(`CREATE DATABASE ${building}`);
+          const db = createPgDb(withDatabase(PG_TEST_URL, building), 2);
           try {
             await migrate(db);
           } finally {
             await db.close();
           }
+          await c.query(`ALTER DATABASE ${building} RENAME TO ${name}`);
         }
       } finally {
         await c.query('SELECT pg_advisory_unlock(7310002)');
