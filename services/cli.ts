@@ -2,10 +2,9 @@ import { Command } from 'commander';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger } from './log.ts';
-import { startGridflex, type Gridflex } from './main.ts';
+import type { Gridflex } from './main.ts';
 import { openDb } from './store/open-db.ts';
 import { migrate } from './store/migrate.ts';
-import { startDemo } from './demo/demo.ts';
 
 function config(): Config {
   try {
@@ -63,7 +62,10 @@ program
   .command('start')
   .description('run gridflex (HTTP, OCPP, OSCP, MQTT, scheduler); configuration from environment variables')
   .action(async () => {
-    const g = await startGridflex(config());
+    const cfg = config();
+    // The server graph is loaded only for the commands that run it (help and migrate stay light).
+    const { startGridflex } = await import('./main.ts');
+    const g = await startGridflex(cfg);
     process.stdout.write(banner(g, false));
     onSignals(() => g.stop());
   });
@@ -73,6 +75,7 @@ program
   .description('run gridflex with a simulated DSO posting OSCP forecasts and a simulated fleet of charge points')
   .action(async () => {
     const cfg = config();
+    const [{ startGridflex }, { startDemo }] = await Promise.all([import('./main.ts'), import('./demo/demo.ts')]);
     const g = await startGridflex({ ...cfg, LOG_LEVEL: process.env.LOG_LEVEL ? cfg.LOG_LEVEL : 'warn' });
     const demo = await startDemo(g);
     process.stdout.write(banner(g, true));
