@@ -43,8 +43,52 @@ export const configSchema = z.object({
   OUTBOX_RETRY_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
   OCPP_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
   OCPP_HEARTBEAT_INTERVAL_S: z.coerce.number().int().min(10).max(86_400).default(300),
+  /** OCPP failsafe TxDefaultProfile set at every boot: limit per EVSE (kW) while no newer plan is in force (docs/ocpp.md). */
+  OCPP_FAILSAFE_KW: z.coerce.number().min(0).max(1000).default(3.7),
+  /** OCPP 2.1: TxProfiles become invalid after this long offline (maxOfflineDuration, s); the failsafe then applies. */
+  OCPP_MAX_OFFLINE_S: z.coerce.number().int().min(0).max(7 * 86_400).default(900),
+  /** OCPP: read smart-charging capabilities at boot (1.6 GetConfiguration, 2.x GetVariables). */
+  OCPP_READ_CAPABILITIES: bool.default(true),
+  /** OCPP closed loop: read back GetCompositeSchedule after an acknowledged SetChargingProfile. */
+  OCPP_COMPOSITE_READBACK: bool.default(true),
+  /** OCPP closed loop: excess (kW) over a sent limit or setpoint tolerated before it counts as a deviation. */
+  OCPP_COMPLIANCE_TOLERANCE_KW: z.coerce.number().min(0).max(1000).default(0.5),
+  /** OCPP closed loop: a deviating station is re-sent its profile this many times, then flagged non-compliant. */
+  OCPP_COMPLIANCE_MAX_RESENDS: z.coerce.number().int().min(0).max(20).default(2),
+  /** OCPP: TLS is terminated by a trusted proxy in front of gridflex, so plain connections count as TLS for security profile 2 (never 3). */
+  OCPP_TLS_OFFLOADED: bool.default(false),
+  /** OCPP security profiles 2/3 served by gridflex itself: TLS port (unset = no TLS listener) and PEM files. */
+  OCPP_TLS_PORT: port.optional(),
+  OCPP_TLS_KEY_FILE: z.string().min(1).optional(),
+  OCPP_TLS_CERT_FILE: z.string().min(1).optional(),
+  /** CA that signs station client certificates (security profile 3); unset = no client certificates requested. */
+  OCPP_TLS_CA_FILE: z.string().min(1).optional(),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   OSCP_HEARTBEAT_INTERVAL_S: z.coerce.number().int().min(10).max(86_400).default(300),
+  /** OSCP offline mode: import cap (kW) for an offline DSO's groups where it sent no FALLBACK_CONSUMPTION; unset: keep its last forecast. */
+  OSCP_OFFLINE_SAFE_IMPORT_KW: z.coerce.number().min(0).optional(),
+  /** Same for export (FALLBACK_GENERATION). */
+  OSCP_OFFLINE_SAFE_EXPORT_KW: z.coerce.number().min(0).optional(),
+  /** Length of one UpdateGroupMeasurements period (s), for peers whose handshake asked for measurements. */
+  OSCP_MEASUREMENT_INTERVAL_S: z.coerce.number().int().min(60).max(86_400).default(900),
+  /** Also send UpdateAssetMeasurements (per EVSE) to DSOs that asked for measurements. */
+  OSCP_ASSET_MEASUREMENTS: bool.optional(),
+  /** Power above a forecast (kW) tolerated before a GroupCapacityComplianceError is sent. */
+  OSCP_COMPLIANCE_TOLERANCE_KW: z.coerce.number().min(0).max(10_000).default(1),
+  /** Unmet energy (kWh) under a group that makes gridflex ask the DSO for more capacity (AdjustGroupCapacityForecast). */
+  OSCP_ADJUST_MIN_UNMET_KWH: z.coerce.number().min(0).max(1_000_000).default(10),
+  /** At most one AdjustGroupCapacityForecast per group per this many seconds. */
+  OSCP_ADJUST_MIN_INTERVAL_S: z.coerce.number().int().min(60).max(86_400).default(900),
+  /** What gridflex, as Capacity Provider, asks of CPOs in its handshake: CONTINUOUS, INTERMITTENT or NONE. */
+  OSCP_CPO_MEASUREMENT_CONFIGURATION: z.enum(['CONTINUOUS', 'INTERMITTENT', 'NONE']).default('CONTINUOUS'),
+  /** OpenADR 3 VTN: HS256 key for the bearer tokens of /auth/token (>= 32 chars). Required in production; generated per start in development. */
+  OPENADR_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** OpenADR 3 VTN: lifetime of an access token (s). */
+  OPENADR_TOKEN_TTL_S: z.coerce.number().int().min(60).max(86_400).default(3600),
+  /** OpenADR 3 VTN: MQTT broker URI announced in GET /notifiers (MQTT notifications are published only when set). */
+  OPENADR_MQTT_BROKER_URL: url(['mqtt:', 'mqtts:', 'ws:', 'wss:']).optional(),
+  /** OpenADR 3: how far ahead (days) looping events (event.duration longer than their intervals) are expanded into signals. */
+  OPENADR_SIGNAL_HORIZON_DAYS: z.coerce.number().int().min(1).max(366).default(14),
   DEMO_STATIONS: z.coerce.number().int().min(0).max(2000).default(24),
   DEMO_SPEEDUP: z.coerce.number().positive().max(3600).default(60),
   GRIDFLEX_REQUIRE_SECRETS: bool.optional(),

@@ -17,7 +17,7 @@ import { createScheduler } from './scheduler.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/embedded-broker.ts';
 import { createMqttPublisher, type MqttPublisher } from './mqtt/mqtt-channel.ts';
 import { createCsms, type Csms } from './ocpp/csms.ts';
-import { createOscpFpRouter, createOscpChannel } from './oscp/index.ts';
+import { createOscpFpRouter, createOscpCpRouter, createOscpChannel, oscpAdminRoutes, oscpAfterAllocation, oscpEnvelopeLoader } from './oscp/index.ts';
 import { createHttpApp } from './http/app.ts';
 import { adminAuth } from './http/admin-auth.ts';
 import { topologyRoutes } from './api/topology-routes.ts';
@@ -69,7 +69,11 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
 
   const dispatcher = createDispatcher({ db, log, metrics, config });
   const solver = createSolver({ log, timeLimitSec: config.SOLVER_TIME_LIMIT_S });
-  const orchestrator = createOrchestrator({ db, log, metrics, config, dispatcher, solver });
+  const orchestrator = createOrchestrator({
+    db, log, metrics, config, dispatcher, solver,
+    loadForecasts: oscpEnvelopeLoader(config),
+    afterAllocation: (q, a) => oscpAfterAllocation(q, { ...a, config }),
+  });
   const csms = createCsms({
     db, log, metrics, config,
     events: {
@@ -97,12 +101,15 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
     ready: () => started,
     protocolRouters: [
       { path: '/oscp/fp/2.0', router: createOscpFpRouter({ db, log, metrics, config, get publicBaseUrl() { return publicUrl; }, onForecast: (a) => orchestrator.request(a, 'forecast') }) },
+      // getters, not spreads: the public URL is known only once the server listens
+      { path: '/oscp/cp/2.0', router: createOscpCpRouter({ db, log, metrics, config, get publicBaseUrl() { return publicUrl; } }) },
     ],
     adminApi: (api) => {
       topologyRoutes(api, { db, auth, onAreaChanged });
       areaRoutes(api, { db, auth, orchestrator });
       stationRoutes(api, { db, auth, isConnected: (s) => csms.isConnected(s) });
       oscpPeerRoutes(api, { db, auth });
+      oscpAdminRoutes(api, { db, auth, publicBaseUrl: () => publicUrl });
     },
     pages: (a) => statusPage(a, { db, auth, csms, adminToken }),
   });
@@ -121,7 +128,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
   if (!publicUrl) publicUrl = url;
 
   dispatcher.start();
-  const scheduler = createScheduler({ db, log, config, orchestrator, dispatcher });
+  const scheduler = createScheduler({ db, log, metrics, config, orchestrator, dispatcher });
   scheduler.start();
   started = true;
   log.info({ url, database: db.kind, mqtt: mqttUrl }, 'gridflex started');

@@ -5,7 +5,8 @@ import type { Orchestrator } from './core/orchestrator.ts';
 import type { Dispatcher } from './core/outbox-dispatcher.ts';
 import type { Db } from './store/db.ts';
 import { listGridAreas } from './store/topology-store.ts';
-import { enqueueHeartbeats, pruneSeenRequests } from './oscp/index.ts';
+import { oscpTick, pruneSeenRequests } from './oscp/index.ts';
+import type { Metrics } from './metrics.ts';
 
 const REPLAY_WINDOW_MS = 7 * 86_400_000;
 
@@ -13,8 +14,8 @@ const REPLAY_WINDOW_MS = 7 * 86_400_000;
  * Time-driven work: at every interval boundary the horizon moves, so every grid area is re-allocated
  * (new intervals enter the schedule, departures pass); OSCP heartbeats go out on the peers' schedule.
  */
-export function createScheduler(deps: { db: Db; log: Logger; config: Config; orchestrator: Orchestrator; dispatcher: Dispatcher }) {
-  const { db, log, config, orchestrator, dispatcher } = deps;
+export function createScheduler(deps: { db: Db; log: Logger; metrics: Metrics; config: Config; orchestrator: Orchestrator; dispatcher: Dispatcher }) {
+  const { db, log, metrics, config, orchestrator, dispatcher } = deps;
   const tasks: { stop(): void | Promise<void> }[] = [];
   return {
     start() {
@@ -28,9 +29,12 @@ export function createScheduler(deps: { db: Db; log: Logger; config: Config; orc
         }),
         cron.schedule('*/10 * * * * *', async () => {
           try {
-            if ((await enqueueHeartbeats(db, Date.now())) > 0) dispatcher.kick();
+            // offline check (fallback forecasts), heartbeats, measurements, measured compliance
+            const r = await oscpTick(db, Date.now(), { config, log, metrics });
+            for (const a of r.gridAreaIds) orchestrator.request(a, 'oscp-offline');
+            if (r.queued > 0) dispatcher.kick();
           } catch (err) {
-            log.error({ err }, 'OSCP heartbeat scheduling failed');
+            log.error({ err }, 'OSCP periodic work failed');
           }
         }),
         // OSCP X-Request-IDs are remembered for replay protection; a week is far beyond any retry.

@@ -19,12 +19,12 @@ export function registerMessage(token: string, ourBaseUrl: string): Register {
 }
 
 /**
- * Our RequiredBehaviour toward a Capacity Provider: heartbeats every `heartbeatIntervalS` seconds.
- * Measurements flow from the Flexibility Provider to the CP, never to us, so we require no
- * measurement configuration (an empty list; the field itself is required by the schema).
+ * Our RequiredBehaviour: heartbeats every `heartbeatIntervalS` seconds. Measurements flow from the
+ * Flexibility Provider to the CP: toward a Capacity Provider (a DSO) we require none (an empty list;
+ * the field itself is required by the schema); as Capacity Provider toward a CPO we may ask for them.
  */
-export function ourRequiredBehaviour(heartbeatIntervalS: number): RequiredBehaviour {
-  return { heartbeat_interval: heartbeatIntervalS, measurement_configuration: [] };
+export function ourRequiredBehaviour(heartbeatIntervalS: number, measurementConfiguration: MeasurementConfiguration[] = []): RequiredBehaviour {
+  return { heartbeat_interval: heartbeatIntervalS, measurement_configuration: measurementConfiguration };
 }
 
 const MAX_INTERVAL_S = 2_147_483_647;

@@ -87,6 +87,68 @@ export const UpdateGroupCapacityForecast = z.object({
 });
 export type UpdateGroupCapacityForecast = z.infer<typeof UpdateGroupCapacityForecast>;
 
+/** OSCP 2.0 AdjustGroupCapacityForecast (Flexibility Provider → Capacity Provider): the capacity the FP asks for. */
+export const AdjustGroupCapacityForecast = z.object({
+  group_id: z.string(),
+  type: CapacityForecastType,
+  forecasted_blocks: z.array(ForecastedBlock).min(1),
+});
+export type AdjustGroupCapacityForecast = z.infer<typeof AdjustGroupCapacityForecast>;
+
+/** OSCP 2.0 GroupCapacityComplianceError (FP → CP): the FP cannot (or did not) keep to the forecast. */
+export const GroupCapacityComplianceError = z.object({
+  message: z.string(),
+  forecasted_blocks: z.array(ForecastedBlock).min(1).optional(),
+});
+export type GroupCapacityComplianceError = z.infer<typeof GroupCapacityComplianceError>;
+
+export const EnergyMeasurementUnit = z.enum(['WH', 'KWH']);
+export const InstantaneousMeasurementUnit = z.enum(['A', 'W', 'KW', 'WH', 'KWH']);
+export const EnergyType = z.enum(['FLEXIBLE', 'NONFLEXIBLE', 'TOTAL']);
+export const EnergyFlowDirection = z.enum(['NET', 'IMPORT', 'EXPORT']);
+export const AssetCategory = z.enum(['CHARGING', 'CONSUMPTION', 'GENERATION', 'STORAGE']);
+
+export const EnergyMeasurement = z.object({
+  value: z.number(),
+  phase: PhaseIndicator,
+  unit: EnergyMeasurementUnit,
+  direction: EnergyFlowDirection,
+  energy_type: EnergyType.optional(),
+  measure_time: DateTime,
+  initial_measure_time: DateTime.optional(),
+});
+export type EnergyMeasurement = z.infer<typeof EnergyMeasurement>;
+
+export const InstantaneousMeasurement = z.object({
+  value: z.number(),
+  phase: PhaseIndicator,
+  unit: InstantaneousMeasurementUnit,
+  measure_time: DateTime,
+});
+export type InstantaneousMeasurement = z.infer<typeof InstantaneousMeasurement>;
+
+export const AssetMeasurement = z.object({
+  asset_id: z.string(),
+  asset_category: AssetCategory,
+  energy_measurement: EnergyMeasurement.optional(),
+  instantaneous_measurement: InstantaneousMeasurement.optional(),
+});
+export type AssetMeasurement = z.infer<typeof AssetMeasurement>;
+
+/** OSCP 2.0 UpdateGroupMeasurements (FP → CP): energy measured for a group. */
+export const UpdateGroupMeasurements = z.object({
+  group_id: z.string(),
+  measurements: z.array(EnergyMeasurement).min(1),
+});
+export type UpdateGroupMeasurements = z.infer<typeof UpdateGroupMeasurements>;
+
+/** OSCP 2.0 UpdateAssetMeasurements (FP → CP): measurements per asset of a group. */
+export const UpdateAssetMeasurements = z.object({
+  group_id: z.string(),
+  measurements: z.array(AssetMeasurement).min(1),
+});
+export type UpdateAssetMeasurements = z.infer<typeof UpdateAssetMeasurements>;
+
 /** OSCP 2.0 Error: the body of every non-2xx answer. */
 export const OscpError = z.object({
   message: z.string().optional(),
@@ -110,6 +172,18 @@ export const oscpSchemasByFile = {
   'forecasted-block-unit': ForecastedBlockUnit,
   'phase-indicator': PhaseIndicator,
   'capacity-forecast-type': CapacityForecastType,
+  'adjust-group-capacity-forecast': AdjustGroupCapacityForecast,
+  'group-capacity-compliance-error': GroupCapacityComplianceError,
+  'update-group-measurements': UpdateGroupMeasurements,
+  'update-asset-measurements': UpdateAssetMeasurements,
+  'energy-measurement': EnergyMeasurement,
+  'instantaneous-measurement': InstantaneousMeasurement,
+  'asset-measurement': AssetMeasurement,
+  'energy-measurement-unit': EnergyMeasurementUnit,
+  'instantaneous-measurement-unit': InstantaneousMeasurementUnit,
+  'energy-type': EnergyType,
+  'energy-flow-direction': EnergyFlowDirection,
+  'asset-category': AssetCategory,
   error: OscpError,
 } as const;
 export type OscpSchemaFile = keyof typeof oscpSchemasByFile;

@@ -11,9 +11,9 @@ export function oscpPeerRoutes(api: ApiRouter, deps: { db: Db; auth: Authenticat
 
   route(api, {
     method: 'post', path: '/oscp/peers',
-    summary: 'Create an OSCP peer (a DSO as capacity provider) and its one-time registration token; hand the token to the peer out of band',
+    summary: 'Create an OSCP peer (a DSO as capacity_provider, or a CPO backend as flexibility_provider) and its one-time registration token; hand the token to the peer out of band',
     auth,
-    body: z.object({ name: z.string().min(1).max(200), role: z.enum(['capacity_provider']).default('capacity_provider') }),
+    body: z.object({ name: z.string().min(1).max(200), role: z.enum(['capacity_provider', 'flexibility_provider']).default('capacity_provider') }),
     status: 201,
     response: z.object({ peerId: z.string(), registrationToken: z.string() }),
     handler: async ({ body }) =>

@@ -48,6 +48,10 @@ export interface OrchestratorDeps {
   dispatcher: Dispatcher;
   solver: Solver;
   envelopeSources?: EnvelopeSource[];
+  /** Forecast loader; default loadEnvelopes (OSCP offline mode swaps in FALLBACK forecasts). */
+  loadForecasts?: EnvelopeSource;
+  /** Extra messages from a verified allocation, in its transaction (e.g. OSCP CPO shares, compliance). */
+  afterAllocation?: (q: Queryable, a: { gridAreaId: string; allocation: Allocation; nowMs: number }) => Promise<number>;
   now?: () => number;
 }
 
@@ -74,7 +78,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       ...(n.minPowerKw !== undefined ? { minPowerKw: n.minPowerKw } : {}),
     }));
     const nodeIds = nodes.map((n) => n.id);
-    const envelopes = await loadEnvelopes(db, nodeIds, horizon);
+    const envelopes = await (deps.loadForecasts ?? loadEnvelopes)(db, nodeIds, horizon);
     for (const source of deps.envelopeSources ?? []) envelopes.push(...(await source(db, nodeIds, horizon)));
     const active = await loadActiveDemands(db, gridAreaId, atMs, { energyKwh: config.DEFAULT_SESSION_ENERGY_KWH, hours: config.DEFAULT_SESSION_HOURS });
     const txByEvse = new Map(active.map((d) => [d.evseId, d.transactionId]));
@@ -93,8 +97,10 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     metrics.unmetEnergy.set({ grid_area: gridAreaId }, alloc.unmet.reduce((s, u) => s + u.kwh, 0));
     const { runId, messages } = await db.tx(async (q) => {
       const id = await saveRun(q, { gridAreaId, trigger: reason, inputsDigest: digest, verified: check.ok, violations: check.violations, allocation: alloc });
-      const n = check.ok ? await planDispatch(q, { runId: id, gridAreaId, allocation: alloc, txByEvse, nowMs: atMs, config, log }) : 0;
-      return { runId: id, messages: n };
+      if (!check.ok) return { runId: id, messages: 0 };
+      const n = await planDispatch(q, { runId: id, gridAreaId, allocation: alloc, txByEvse, nowMs: atMs, config, log });
+      const extra = deps.afterAllocation ? await deps.afterAllocation(q, { gridAreaId, allocation: alloc, nowMs: atMs }) : 0;
+      return { runId: id, messages: n + extra };
     });
     const fields = { gridAreaId, runId, reason, status: alloc.status, solveMs: Math.round(alloc.solveMs), demands: input.demands.length, messages };
     if (!check.ok) log.error({ ...fields, violations: check.violations.slice(0, 20) }, 'allocation failed verification: not dispatched');

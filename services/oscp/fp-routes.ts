@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import type { ApiRouter } from '../http/route.ts';
 import { FP_BASE_PATH, type OscpDeps } from './oscp-deps.ts';
-import { correlation, knownEndpoint, oscpErrorHandler, oscpJson, requireRequestId } from './oscp-http.ts';
+import { FP_ENDPOINTS, correlation, knownEndpoint, oscpErrorHandler, oscpJson, requireRequestId } from './oscp-http.ts';
 import { forecastRoutes } from './forecast-routes.ts';
 import { sessionRoutes } from './session-routes.ts';
 
@@ -19,11 +19,11 @@ export type { OscpDeps } from './oscp-deps.ts';
 export function createOscpFpRouter(deps: OscpDeps): Router {
   const router = express.Router();
   router.use(correlation(deps.metrics));
-  router.use(knownEndpoint());
+  router.use(knownEndpoint(FP_ENDPOINTS));
   router.use(oscpJson(deps.config.MAX_BODY_BYTES));
   router.use(requireRequestId());
   const api: ApiRouter = { router, basePath: FP_BASE_PATH };
-  sessionRoutes(api, deps);
+  sessionRoutes(api, deps, { peerRole: 'capacity_provider', onAreaChanged: (a) => deps.onForecast(a) });
   forecastRoutes(api, deps);
   router.use(oscpErrorHandler(deps.log));
   return router;

@@ -24,10 +24,14 @@ export interface OscpPrincipal {
 /**
  * Finds the calling peer. The one-time registration token is accepted only where `allowRegistration`
  * (the Register endpoint); everywhere else only the token we issued at registration counts.
- * 401 for a missing or unknown token, 403 for a revoked peer or one that is not a Capacity Provider
- * (these routes are the Flexibility Provider side; only a CP talks to them).
+ * 401 for a missing or unknown token, 403 for a revoked peer or one of another role than `role`
+ * (default 'capacity_provider': the Flexibility Provider routes; the CP routes take 'flexibility_provider').
  */
-export async function authenticatePeer(q: Queryable, req: Request, opts: { allowRegistration: boolean }): Promise<OscpPrincipal> {
+export async function authenticatePeer(
+  q: Queryable,
+  req: Request,
+  opts: { allowRegistration: boolean; role?: OscpPeer['role'] },
+): Promise<OscpPrincipal> {
   const token = parseTokenAuthorization(req.get('authorization'));
   if (token === null) throw new Unauthorized('missing Authorization: Token header');
   const hash = hashToken(token);
@@ -42,6 +46,13 @@ export async function authenticatePeer(q: Queryable, req: Request, opts: { allow
   // Known from here on, so error logs of this request name the peer too (see oscpErrorHandler).
   if (req.res) req.res.locals.peerId = principal.peer.id;
   if (principal.peer.state === 'revoked') throw new Forbidden('peer revoked');
-  if (principal.peer.role !== 'capacity_provider') throw new Forbidden('only a Capacity Provider may call the Flexibility Provider endpoints');
+  const role = opts.role ?? 'capacity_provider';
+  if (principal.peer.role !== role) {
+    throw new Forbidden(
+      role === 'capacity_provider'
+        ? 'only a Capacity Provider may call the Flexibility Provider endpoints'
+        : 'only a Flexibility Provider (CPO) may call the Capacity Provider endpoints',
+    );
+  }
   return principal;
 }

@@ -1,14 +1,25 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import { Handshake, HandshakeAcknowledge, Heartbeat, Register, ourRequiredBehaviour } from '../../grid-adapters/oscp/index.ts';
-import { configSchema, type Config } from '../config.ts';
+import {
+  AdjustGroupCapacityForecast,
+  GroupCapacityComplianceError,
+  Handshake,
+  HandshakeAcknowledge,
+  Heartbeat,
+  Register,
+  UpdateAssetMeasurements,
+  UpdateGroupCapacityForecast,
+  UpdateGroupMeasurements,
+} from '../../grid-adapters/oscp/index.ts';
+import { configSchema } from '../config.ts';
 import type { ChannelHandler, DeliveryResult } from '../core/delivery.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { enqueue, type OutboxRow } from '../store/outbox-store.ts';
 import { toMs } from '../store/rows.ts';
-import { advancePeerState, peerEndpoint } from './peer-store.ts';
+import { advancePeerState, getOscpPeer, peerEndpoint } from './peer-store.ts';
+import { requiredBehaviourToward, type RequiredBehaviourConfig } from './required-behaviour.ts';
 
 export interface OscpChannelDeps {
   db: Db;
@@ -16,7 +27,7 @@ export interface OscpChannelDeps {
   metrics: Metrics;
   fetchImpl?: typeof fetch;
   /** For the Handshake sent after our Register is accepted; defaults to the config default. */
-  config?: Pick<Config, 'OSCP_HEARTBEAT_INTERVAL_S'>;
+  config?: RequiredBehaviourConfig;
   /** Per-call time-out (ms), default 10 s. */
   timeoutMs?: number;
 }
@@ -27,6 +38,13 @@ const ACTIONS: Record<string, z.ZodType> = {
   handshake: Handshake,
   handshake_acknowledge: HandshakeAcknowledge,
   heartbeat: Heartbeat,
+  // gridflex as Flexibility Provider → a DSO
+  update_group_measurements: UpdateGroupMeasurements,
+  update_asset_measurements: UpdateAssetMeasurements,
+  adjust_group_capacity_forecast: AdjustGroupCapacityForecast,
+  group_capacity_compliance_error: GroupCapacityComplianceError,
+  // gridflex as Capacity Provider → a CPO
+  update_group_capacity_forecast: UpdateGroupCapacityForecast,
 };
 
 const MAX_RECORDED_BODY = 2000;
@@ -68,19 +86,23 @@ export function createOscpChannel(deps: OscpChannelDeps): ChannelHandler {
   const { db, metrics } = deps;
   const fetchImpl = deps.fetchImpl ?? fetch;
   const timeoutMs = deps.timeoutMs ?? 10_000;
-  const heartbeatIntervalS = deps.config?.OSCP_HEARTBEAT_INTERVAL_S ?? configSchema.shape.OSCP_HEARTBEAT_INTERVAL_S.parse(undefined);
+  const rbConfig: RequiredBehaviourConfig = deps.config ?? { OSCP_HEARTBEAT_INTERVAL_S: configSchema.shape.OSCP_HEARTBEAT_INTERVAL_S.parse(undefined) };
   const count = (message: string, status: string) => metrics.oscpMessages.inc({ direction: 'out', message, status });
 
   async function afterRegisterAcked(row: OutboxRow): Promise<void> {
     await db.tx(async (q) => {
       await redactRegisterToken(q, row.id, 'acked');
+      const peer = await getOscpPeer(q, row.target);
+      // We sent the first Register (startRegistration): the peer registers back with its lasting token,
+      // and the handshake follows that; a handshake now would carry its spent registration token.
+      if (!peer || peer.awaitingRegisterBack) return;
       await advancePeerState(q, row.target, ['registered'], 'handshake_requested');
       // OSCP 2.0 Handshake: after registration, each side states what it requires from the other.
       await enqueue(q, {
         channel: 'oscp',
         target: row.target,
         action: 'handshake',
-        payload: { required_behaviour: ourRequiredBehaviour(heartbeatIntervalS) },
+        payload: { required_behaviour: requiredBehaviourToward(peer.role, rbConfig) },
         dedupeKey: `oscp:${row.target}:handshake`,
       });
     });

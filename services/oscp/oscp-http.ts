@@ -14,7 +14,32 @@ import type { Metrics } from '../metrics.ts';
 const MAX_REQUEST_ID_LENGTH = 200;
 
 /** The endpoints we know, as metric labels (an unknown path must not create new series). */
-const MESSAGES = new Set(['register', 'handshake', 'handshake_acknowledge', 'heartbeat', 'update_group_capacity_forecast']);
+const MESSAGES = new Set([
+  'register',
+  'handshake',
+  'handshake_acknowledge',
+  'heartbeat',
+  'update_group_capacity_forecast',
+  'adjust_group_capacity_forecast',
+  'group_capacity_compliance_error',
+  'update_group_measurements',
+  'update_asset_measurements',
+]);
+
+/** The endpoints the Flexibility Provider side serves (a Capacity Provider calls them). */
+export const FP_ENDPOINTS: ReadonlySet<string> = new Set(['register', 'handshake', 'handshake_acknowledge', 'heartbeat', 'update_group_capacity_forecast']);
+
+/** The endpoints the Capacity Provider side serves (a Flexibility Provider, e.g. a CPO, calls them). */
+export const CP_ENDPOINTS: ReadonlySet<string> = new Set([
+  'register',
+  'handshake',
+  'handshake_acknowledge',
+  'heartbeat',
+  'adjust_group_capacity_forecast',
+  'group_capacity_compliance_error',
+  'update_group_measurements',
+  'update_asset_measurements',
+]);
 
 function messageOf(req: Request): string {
   const name = req.path.replace(/^\/+|\/+$/g, '');
@@ -59,6 +84,8 @@ export function oscpJson(limitBytes: number): RequestHandler[] {
   return [
     express.json({ limit: limitBytes, strict: true, type: ['application/json', 'application/*+json'] }),
     (req, _res, next) => {
+      // DELETE /register (unregister) carries no body.
+      if (req.method === 'DELETE') return next();
       if (req.body === undefined) return next(new BadRequest('expected a JSON body with Content-Type: application/json'));
       next();
     },
@@ -67,13 +94,16 @@ export function oscpJson(limitBytes: number): RequestHandler[] {
 
 /**
  * Unknown endpoint (404) or method (405) under the OSCP base path, answered before any body is read
- * and as an OSCP Error, not the admin API's problem+json. Every OSCP 2.0 message is a POST.
+ * and as an OSCP Error, not the admin API's problem+json. Every OSCP 2.0 message is a POST; Register
+ * also takes PUT (update the registration) and DELETE (unregister), as OCPI-style peers expect.
  */
-export function knownEndpoint(): RequestHandler {
+export function knownEndpoint(endpoints: ReadonlySet<string> = FP_ENDPOINTS): RequestHandler {
   return (req, res, next) => {
-    if (messageOf(req) === 'unknown') return next(new NotFound(`no OSCP endpoint ${req.path}`));
-    if (req.method !== 'POST') {
-      res.setHeader('Allow', 'POST');
+    const message = messageOf(req);
+    if (message === 'unknown' || !endpoints.has(message)) return next(new NotFound(`no OSCP endpoint ${req.path}`));
+    const allowed = message === 'register' ? ['POST', 'PUT', 'DELETE'] : ['POST'];
+    if (!allowed.includes(req.method)) {
+      res.setHeader('Allow', allowed.join(', '));
       return next(new AppError(405, 'Method Not Allowed', `${req.method} not allowed; OSCP messages are POSTed`));
     }
     next();

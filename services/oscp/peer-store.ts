@@ -31,6 +31,12 @@ export interface OscpPeer {
   hasOutboundToken: boolean;
   /** Whether a one-time registration token is outstanding. */
   awaitingRegistration: boolean;
+  /** Offline mode: the peer's offline_mode_at passed without a newer Heartbeat (see offline.ts). */
+  offline: boolean;
+  /** When the peer went offline (its offline_mode_at); null while online. */
+  offlineSince: number | null;
+  /** We sent the first Register (startRegistration) and wait for the peer's Register in reply. */
+  awaitingRegisterBack: boolean;
 }
 
 interface PeerRow {
@@ -49,11 +55,14 @@ interface PeerRow {
   created_at: unknown;
   has_outbound_token: boolean;
   awaiting_registration: boolean;
+  offline: boolean;
+  offline_since: unknown;
+  awaiting_register_back: boolean;
 }
 
 const COLS = `id, role, name, state, base_url, version, heartbeat_interval_s, measurement_configuration, last_heartbeat_at,
   offline_mode_at, last_message_at, heartbeat_sent_at, created_at, outbound_token IS NOT NULL AS has_outbound_token,
-  registration_token_hash IS NOT NULL AS awaiting_registration`;
+  registration_token_hash IS NOT NULL AS awaiting_registration, offline, offline_since, awaiting_register_back`;
 
 function fromRow(r: PeerRow): OscpPeer {
   return {
@@ -72,6 +81,9 @@ function fromRow(r: PeerRow): OscpPeer {
     createdAt: toMs(r.created_at),
     hasOutboundToken: r.has_outbound_token,
     awaitingRegistration: r.awaiting_registration,
+    offline: r.offline,
+    offlineSince: toMsOrNull(r.offline_since),
+    awaitingRegisterBack: r.awaiting_register_back,
   };
 }
 
@@ -172,7 +184,7 @@ export async function storeRegistration(
 ): Promise<void> {
   await q.query(
     `UPDATE oscp_peer SET outbound_token = $2, base_url = $3, version = $4, inbound_token_hash = $5, registration_token_hash = NULL,
-       state = 'registered', heartbeat_sent_at = NULL, updated_at = now()
+       state = 'registered', heartbeat_sent_at = NULL, awaiting_register_back = false, updated_at = now()
      WHERE id = $1`,
     [peerId, r.outboundToken, r.baseUrl, r.version, r.inboundTokenHash],
   );
@@ -223,4 +235,47 @@ export async function peerEndpoint(q: Queryable, peerId: string): Promise<{ stat
 export async function pruneSeenRequests(q: Queryable, beforeMs: number): Promise<number> {
   const rows = await q.query('DELETE FROM oscp_request_seen WHERE received_at < $1 RETURNING 1', [iso(beforeMs)]);
   return rows.length;
+}
+
+/**
+ * We start the token exchange (OSCP 2.0 Register, sending side): the peer handed us its one-time
+ * registration token out of band; we keep it as the token to call the peer with (until its Register
+ * in reply gives us the lasting one), its base_url, and the hash of the token we are about to send.
+ */
+export async function storeOutboundRegistration(q: Queryable, peerId: string, r: { registrationToken: string; baseUrl: string; inboundTokenHash: string }): Promise<boolean> {
+  const rows = await q.query(
+    `UPDATE oscp_peer SET outbound_token = $2, base_url = $3, version = '2.0', inbound_token_hash = $4, registration_token_hash = NULL,
+       state = 'registered', awaiting_register_back = true, heartbeat_sent_at = NULL, updated_at = now()
+     WHERE id = $1 AND state <> 'revoked' RETURNING id`,
+    [peerId, r.registrationToken, r.baseUrl, r.inboundTokenHash],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * The peer's Register in reply to ours: its lasting token and base_url. The token we issued stays
+ * the one that authenticates the peer (it just used it), so nothing is sent back.
+ */
+export async function completeRegistration(q: Queryable, peerId: string, r: { outboundToken: string; baseUrl: string; version: string }): Promise<void> {
+  await q.query(
+    `UPDATE oscp_peer SET outbound_token = $2, base_url = $3, version = $4, awaiting_register_back = false,
+       state = 'handshake_requested', updated_at = now()
+     WHERE id = $1`,
+    [peerId, r.outboundToken, r.baseUrl, r.version],
+  );
+}
+
+/**
+ * The peer unregisters itself (DELETE /register): both tokens are dropped, so nothing more is sent to
+ * it and its token stops working (401). It registers again with a new registration token.
+ */
+export async function unregisterPeer(q: Queryable, peerId: string): Promise<void> {
+  await q.query(
+    `UPDATE oscp_peer SET state = 'pending', outbound_token = NULL, inbound_token_hash = NULL, base_url = NULL, awaiting_register_back = false,
+       heartbeat_interval_s = NULL, offline = false, offline_since = NULL, updated_at = now()
+     WHERE id = $1`,
+    [peerId],
+  );
+  // Nothing queued for it can be delivered any more (no token, no URL).
+  await q.query(`UPDATE outbox SET state = 'superseded', updated_at = now() WHERE channel = 'oscp' AND target = $1 AND state IN ('pending','in_flight')`, [peerId]);
 }
