@@ -89,6 +89,20 @@ export const configSchema = z.object({
   OPENADR_MQTT_BROKER_URL: url(['mqtt:', 'mqtts:', 'ws:', 'wss:']).optional(),
   /** OpenADR 3: how far ahead (days) looping events (event.duration longer than their intervals) are expanded into signals. */
   OPENADR_SIGNAL_HORIZON_DAYS: z.coerce.number().int().min(1).max(366).default(14),
+  /** gridflex as OpenADR 3 VEN: base URL of the upstream VTN (unset: no VEN client). */
+  OPENADR_VEN_VTN_URL: url(['http:', 'https:']).optional(),
+  OPENADR_VEN_CLIENT_ID: z.string().min(1).optional(),
+  OPENADR_VEN_CLIENT_SECRET: z.string().min(1).optional(),
+  OPENADR_VEN_NAME: z.string().min(1).max(128).default('gridflex'),
+  /** The topology node the upstream VTN's events apply to. */
+  OPENADR_VEN_NODE_ID: z.string().min(1).optional(),
+  /** Comma-separated targets granted by the upstream VTN (asked for when reading programs and events). */
+  OPENADR_VEN_TARGETS: z.string().optional(),
+  /** Comma-separated resource names to register (default: the node id). */
+  OPENADR_VEN_RESOURCES: z.string().optional(),
+  /** Bearer token the upstream VTN must present on webhook callbacks; with PUBLIC_URL, enables the subscription. */
+  OPENADR_VEN_CALLBACK_TOKEN: z.string().min(16).optional(),
+  OPENADR_VEN_POLL_S: z.coerce.number().int().min(5).max(3600).default(60),
   DEMO_STATIONS: z.coerce.number().int().min(0).max(2000).default(24),
   DEMO_SPEEDUP: z.coerce.number().positive().max(3600).default(60),
   GRIDFLEX_REQUIRE_SECRETS: bool.optional(),

@@ -24,6 +24,10 @@ import { topologyRoutes } from './api/topology-routes.ts';
 import { areaRoutes } from './api/area-routes.ts';
 import { stationRoutes } from './api/station-routes.ts';
 import { oscpPeerRoutes } from './api/oscp-peer-routes.ts';
+import {
+  createOpenadrVtn, openadrAdminRoutes, openadrEnvelopeSource, openadrVenFromConfig,
+  OPENADR_VTN_BASE_PATH, OPENADR_301_BASE_PATH, OPENADR_VEN_CALLBACK_PATH,
+} from './openadr/index.ts';
 import { statusPage } from './web/status-page.ts';
 
 export interface Gridflex {
@@ -72,6 +76,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
   const orchestrator = createOrchestrator({
     db, log, metrics, config, dispatcher, solver,
     loadForecasts: oscpEnvelopeLoader(config),
+    envelopeSources: [openadrEnvelopeSource],
     afterAllocation: (q, a) => oscpAfterAllocation(q, { ...a, config }),
   });
   const csms = createCsms({
@@ -87,6 +92,10 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
       },
     },
   });
+  const onSignals = (a: string) => orchestrator.request(a, 'openadr');
+  const openadr = createOpenadrVtn({ db, log, metrics, config, onSignalsChanged: onSignals });
+  const ven = openadrVenFromConfig(config, { db, log, onSignalsChanged: onSignals });
+  dispatcher.register('openadr', openadr.channel);
   dispatcher.register('ocpp', csms.channel);
   dispatcher.register('mqtt', mqtt.channel);
   dispatcher.register('oscp', createOscpChannel({ db, log, metrics, config }));
@@ -103,6 +112,9 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
       { path: '/oscp/fp/2.0', router: createOscpFpRouter({ db, log, metrics, config, get publicBaseUrl() { return publicUrl; }, onForecast: (a) => orchestrator.request(a, 'forecast') }) },
       // getters, not spreads: the public URL is known only once the server listens
       { path: '/oscp/cp/2.0', router: createOscpCpRouter({ db, log, metrics, config, get publicBaseUrl() { return publicUrl; } }) },
+      { path: OPENADR_VTN_BASE_PATH, router: openadr.router },
+      { path: OPENADR_301_BASE_PATH, router: openadr.router301 },
+      ...(ven ? [{ path: OPENADR_VEN_CALLBACK_PATH, router: ven.webhookRouter }] : []),
     ],
     adminApi: (api) => {
       topologyRoutes(api, { db, auth, onAreaChanged });
@@ -110,6 +122,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
       stationRoutes(api, { db, auth, isConnected: (s) => csms.isConnected(s) });
       oscpPeerRoutes(api, { db, auth });
       oscpAdminRoutes(api, { db, auth, publicBaseUrl: () => publicUrl });
+      openadrAdminRoutes(api, { db, auth, onSignalsChanged: onSignals });
     },
     pages: (a) => statusPage(a, { db, auth, csms, adminToken }),
   });
@@ -130,6 +143,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
   dispatcher.start();
   const scheduler = createScheduler({ db, log, metrics, config, orchestrator, dispatcher });
   scheduler.start();
+  ven?.start();
   started = true;
   log.info({ url, database: db.kind, mqtt: mqttUrl }, 'gridflex started');
 
@@ -138,6 +152,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
     async stop() {
       started = false;
       scheduler.stop();
+      ven?.stop();
       await orchestrator.stop();
       await dispatcher.stop();
       await solver.close();

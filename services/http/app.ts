@@ -25,6 +25,7 @@ export interface AppParts {
 function family(path: string): string {
   if (path.startsWith('/api/')) return 'api';
   if (path.startsWith('/oscp/')) return 'oscp';
+  if (path.startsWith('/openadr/')) return 'openadr';
   if (path === '/metrics' || path.startsWith('/healthz') || path.startsWith('/readyz')) return 'system';
   return 'web';
 }

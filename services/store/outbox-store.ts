@@ -1,6 +1,6 @@
 import type { Queryable } from './db.ts';
 
-export type OutboxChannel = 'ocpp' | 'oscp' | 'mqtt';
+export type OutboxChannel = 'ocpp' | 'oscp' | 'mqtt' | 'openadr';
 export type OutboxState = 'pending' | 'in_flight' | 'acked' | 'rejected' | 'failed' | 'superseded';
 
 export interface OutboxMessage {
@@ -108,7 +108,7 @@ export async function backlog(q: Queryable): Promise<Record<OutboxChannel, numbe
   const rows = await q.query<{ channel: OutboxChannel; n: number }>(
     `SELECT channel, count(*)::int AS n FROM outbox WHERE state IN ('pending','in_flight') GROUP BY channel`,
   );
-  const out: Record<OutboxChannel, number> = { ocpp: 0, oscp: 0, mqtt: 0 };
+  const out: Record<OutboxChannel, number> = { ocpp: 0, oscp: 0, mqtt: 0, openadr: 0 };
   for (const r of rows) out[r.channel] = Number(r.n);
   return out;
 }

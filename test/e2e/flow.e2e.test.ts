@@ -192,6 +192,47 @@ describe('e2e: OSCP forecast → GLPK allocation → OCPP charging profiles', fu
     assert.notDeepEqual(after, before);
   });
 
+  it('turns an OpenADR 3 capacity event published on the VTN into lower profiles', async () => {
+    const client = await api('POST', '/openadr/clients', { name: 'E2E aggregator', role: 'bl' });
+    assert.equal(client.status, 201, JSON.stringify(client.body));
+    const tok = await fetch(`${g.url}/openadr/3.1.0/auth/token`, {
+      method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: String(client.body.clientId), client_secret: String(client.body.clientSecret) }),
+    });
+    assert.equal(tok.status, 200);
+    const bearer = { Authorization: `Bearer ${((await tok.json()) as { access_token: string }).access_token}`, 'Content-Type': 'application/json' };
+    const prog = await fetch(`${g.url}/openadr/3.1.0/programs`, {
+      method: 'POST', headers: bearer,
+      body: JSON.stringify({ programName: 'e2e-capacity', attributes: [{ type: 'GRIDFLEX_NODE', values: ['ga-e2e'] }],
+        payloadDescriptors: [{ objectType: 'EVENT_PAYLOAD_DESCRIPTOR', payloadType: 'IMPORT_CAPACITY_LIMIT', units: 'KW' }] }),
+    });
+    assert.equal(prog.status, 201);
+    const programID = ((await prog.json()) as { id: string }).id;
+    const since = Date.now();
+    const start = alignToInterval(since);
+    const ev = await fetch(`${g.url}/openadr/3.1.0/events`, {
+      method: 'POST', headers: bearer,
+      body: JSON.stringify({ programID, eventName: 'e2e-cap-5kw', intervalPeriod: { start: new Date(start).toISOString(), duration: 'PT2H' },
+        intervals: [{ id: 0, payloads: [{ type: 'IMPORT_CAPACITY_LIMIT', values: [5] }] }] }),
+    });
+    assert.equal(ev.status, 201);
+    await waitUntil('profiles under the 5 kW event', () =>
+      stations.every((s) => latestOf(s, s.version === '1.6' ? 'ChargePointMaxProfile' : 'ChargingStationMaxProfile', since) !== undefined),
+    );
+    await g.orchestrator.idle();
+    await g.dispatcher.runOnce();
+    for (let i = 0; i < 8; i++) {
+      const at = start + i * Q + Q / 2;
+      const sum = stations.reduce((acc, s) => acc + (limitAt(latestOf(s, s.version === '1.6' ? 'ChargePointMaxProfile' : 'ChargingStationMaxProfile', since)!, at) ?? Infinity), 0);
+      assert.ok(sum <= 5 + 1e-6, `interval ${i}: ${sum} kW allowed under a 5 kW OpenADR event`);
+    }
+    // the OSCP forecast (12 kW) applies again after the event
+    const after = start + 9 * Q;
+    const sumAfter = stations.reduce((acc, s) => acc + (limitAt(latestOf(s, s.version === '1.6' ? 'ChargePointMaxProfile' : 'ChargingStationMaxProfile', since)!, after) ?? 0), 0);
+    assert.ok(sumAfter > 5 && sumAfter <= 12 + 1e-6, `after the event: ${sumAfter} kW`);
+    assert.equal((await fetch(`${g.url}/openadr/3.1.0/events/${((await ev.json()) as { id: string }).id}`, { method: 'DELETE', headers: bearer })).status, 200);
+  });
+
   it('publishes each station’s setpoints over MQTT within the forecast', async () => {
     await waitUntil('MQTT setpoints for every station', () => ['CS-201', 'CS-16', 'CS-IDLE'].every((id) => mqttMessages.get(`${prefix}/setpoints/${id}`)?.stationCapKw.every((v) => v <= 12 + 1e-6)));
     const total = ['CS-201', 'CS-16', 'CS-IDLE'].map((id) => mqttMessages.get(`${prefix}/setpoints/${id}`)!.stationCapKw[0]!).reduce((a, b) => a + b, 0);
