@@ -68,8 +68,14 @@ function ensureTemplate(): Promise<string> {
       try {
         const exists = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
         if (exists.rowCount === 0) {
-          // Templates of earlier migration sets are dropped when nobody uses them (no FORCE).
-          const old = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'gridflex\\_tpl\\_%' AND datname <> $1`, [name]);
+          // Templates of other migration sets are dropped a day after they were built: another test
+          // run (another checkout) may still be using a recent one.
+          const old = await c.query<{ datname: string }>(
+            `SELECT d.datname FROM pg_database d JOIN pg_shdescription s ON s.objoid = d.oid
+             WHERE d.datname LIKE 'gridflex\\_tpl\\_%' AND d.datname <> $1 AND s.description ~ '^built [0-9]+$'
+               AND substring(s.description from 7)::bigint < $2`,
+            [name, Date.now() - 86_400_000],
+          );
           for (const o of old.rows) await c.query(`DROP DATABASE IF EXISTS ${o.datname}`).catch(() => undefined);
           // Built under a temporary name and renamed when complete, so a failed migration never
           // leaves a half-migrated template behind for later runs.
@@ -83,6 +89,7 @@ function ensureTemplate(): Promise<string> {
             await db.close();
           }
           await c.query(`ALTER DATABASE ${building} RENAME TO ${name}`);
+          await c.query(`COMMENT ON DATABASE ${name} IS 'built ${Date.now()}'`);
         }
       } finally {
         await c.query('SELECT pg_advisory_unlock(7310002)');
