@@ -101,6 +101,64 @@ program
     }
   });
 
+/** Opens the configured database for a one-shot command, migrated, and closes it afterwards. */
+async function withDb<T>(fn: (db: Awaited<ReturnType<typeof openDb>>) => Promise<T>): Promise<T> {
+  const cfg = config();
+  const db = await openDb({ ...(cfg.DATABASE_URL ? { databaseUrl: cfg.DATABASE_URL } : {}), dataDir: path.join(path.resolve(cfg.GRIDFLEX_DATA_DIR), 'pglite') });
+  try {
+    await migrate(db);
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+const peers = program.command('oscp-peer').description('manage OSCP peers (DSOs as capacity providers, CPO backends as flexibility providers)');
+peers
+  .command('create <name>')
+  .description('create a peer and print its one-time registration token')
+  .option('--role <role>', 'capacity_provider (a DSO) or flexibility_provider (a CPO backend)', 'capacity_provider')
+  .action(async (name: string, opts: { role: string }) => {
+    if (opts.role !== 'capacity_provider' && opts.role !== 'flexibility_provider') {
+      process.stderr.write(`gridflex: --role must be capacity_provider or flexibility_provider\n`);
+      process.exit(2);
+    }
+    const { createOscpPeer } = await import('./oscp/index.ts');
+    const { audit } = await import('./store/audit-store.ts');
+    const out = await withDb((db) =>
+      db.tx(async (q) => {
+        const r = await createOscpPeer(q, { name, role: opts.role as 'capacity_provider' | 'flexibility_provider' });
+        await audit(q, 'cli', 'oscp.peer.create', r.peerId, { name, role: opts.role });
+        return r;
+      }),
+    );
+    process.stdout.write(`peer ${out.peerId}\nregistration token (shown once): ${out.registrationToken}\n`);
+  });
+peers
+  .command('list')
+  .description('list peers with their registration, handshake and heartbeat state')
+  .action(async () => {
+    const { listOscpPeers } = await import('./oscp/index.ts');
+    const list = await withDb((db) => listOscpPeers(db));
+    for (const p of list) {
+      const seen = p.lastMessageAt ? new Date(p.lastMessageAt).toISOString() : 'never';
+      process.stdout.write(`${p.id}\t${p.role}\t${p.state}\t${p.name ?? ''}\tlast message ${seen}\n`);
+    }
+    if (list.length === 0) process.stdout.write('no OSCP peers\n');
+  });
+peers
+  .command('revoke <peerId>')
+  .description("revoke a peer: its tokens stop working at once")
+  .action(async (peerId: string) => {
+    const { revokeOscpPeer } = await import('./oscp/index.ts');
+    const ok = await withDb((db) => revokeOscpPeer(db, peerId));
+    if (!ok) {
+      process.stderr.write(`gridflex: no OSCP peer ${peerId}\n`);
+      process.exit(1);
+    }
+    process.stdout.write(`peer ${peerId} revoked\n`);
+  });
+
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`gridflex: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);

@@ -48,9 +48,29 @@ describe('gridflex CLI', function () {
     }
   });
 
+  it('oscp-peer: creates, lists and revokes a peer', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'gridflex-cli-'));
+    try {
+      const env = { GRIDFLEX_DATA_DIR: dir, DATABASE_URL: '', LOG_LEVEL: 'warn' };
+      const created = cli(['oscp-peer', 'create', 'Feeder DSO'], env);
+      assert.equal(created.status, 0, created.stderr);
+      const id = /^peer (\S+)$/m.exec(created.stdout)?.[1];
+      assert.ok(id, created.stdout);
+      assert.match(created.stdout, /registration token \(shown once\): \S{20,}/);
+      const listed = cli(['oscp-peer', 'list'], env);
+      assert.match(listed.stdout, new RegExp(`${id}\\tcapacity_provider\\tpending\\tFeeder DSO`));
+      assert.equal(cli(['oscp-peer', 'revoke', id], env).status, 0);
+      assert.match(cli(['oscp-peer', 'list'], env).stdout, /revoked/);
+      assert.equal(cli(['oscp-peer', 'revoke', 'nope'], env).status, 1);
+      assert.equal(cli(['oscp-peer', 'create', 'x', '--role', 'king'], env).status, 2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('prints its commands', () => {
     const r = cli(['--help'], {});
     assert.equal(r.status, 0);
-    for (const c of ['start', 'demo', 'migrate']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+    for (const c of ['start', 'demo', 'migrate', 'oscp-peer']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
   });
 });
