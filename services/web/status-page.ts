@@ -5,6 +5,7 @@ import { listAreaNodes, listGridAreas } from '../store/topology-store.ts';
 import { latestRun, setpointsOfRun } from '../store/allocation-store.ts';
 import { recentOutbox } from '../store/outbox-store.ts';
 import { recentAudit } from '../store/audit-store.ts';
+import { listOscpPeers } from '../oscp/index.ts';
 import { intervalStartMs } from '../../optimizer/model.ts';
 import { iso, toMs } from '../store/rows.ts';
 import type { Authenticator } from '../http/route.ts';
@@ -56,6 +57,18 @@ async function body(deps: { db: Db; csms: Pick<Csms, 'connectedStations'> }): Pr
       : `<table><tr><th>station</th><th>OCPP</th><th>since</th></tr>${conn
           .sort((x, y) => x.stationId.localeCompare(y.stationId))
           .map((c) => `<tr><td>${esc(c.stationId)}</td><td>${esc(c.version)}</td><td>${esc(new Date(c.since).toISOString())}</td></tr>`)
+          .join('')}</table>`,
+  );
+
+  const peers = await listOscpPeers(db);
+  parts.push(`<h2>OSCP peers (${peers.length})</h2>`);
+  parts.push(
+    peers.length === 0
+      ? '<p class="muted">none</p>'
+      : `<table><tr><th>peer</th><th>role</th><th>state</th><th>link</th><th>last message</th></tr>${peers
+          .map((p) => `<tr><td>${esc(p.name ?? p.id)}</td><td>${esc(p.role)}</td><td>${esc(p.state)}</td><td class="${p.offline ? 'st-failed' : 'st-acked'}">${
+            p.offline ? `offline since ${esc(iso(p.offlineSince ?? 0).slice(0, 19))} (fallback limits apply)` : 'online'
+          }</td><td>${p.lastMessageAt ? esc(iso(p.lastMessageAt).slice(0, 19)) : 'never'}</td></tr>`)
           .join('')}</table>`,
   );
 

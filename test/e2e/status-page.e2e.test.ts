@@ -55,6 +55,7 @@ describe('e2e: the status page in a real browser', function () {
     assert.match(text ?? '', /Grid area area-page — Page feeder/);
     assert.match(text ?? '', /Connected stations \(0\)/);
     assert.match(text ?? '', /Recent outbound messages/);
+    assert.match(text ?? '', /OSCP peers \(0\)/);
     assert.equal(await page.locator('svg path').count() >= 2, true, 'the chart draws its series');
     await page.screenshot({ path: path.join(dir, 'status.png'), fullPage: true });
     // the token is kept in an HttpOnly cookie, not in the URL
