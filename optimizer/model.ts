@@ -65,6 +65,16 @@ export interface ChargingDemand {
   minPowerKw?: number;
 }
 
+/**
+ * How allocate() solves each grid area (both solve the same LP, see docs/optimizer.md):
+ * - 'lp': the simplex (glpk.js), exact;
+ * - 'priority': Lagrangian priorities with per-interval greedy, fast, feasible by construction, with a
+ *   certified bound on how far from the LP optimum it is (`Allocation.solver`);
+ * - 'auto' (default): 'lp' for areas up to LP_MAX_COLUMNS variables, 'priority' above, and 'priority'
+ *   whenever the simplex is unavailable.
+ */
+export type SolveMethod = 'auto' | 'lp' | 'priority';
+
 export interface AllocationInput {
   horizon: Horizon;
   nodes: TopologyNode[];
@@ -72,6 +82,14 @@ export interface AllocationInput {
   demands: ChargingDemand[];
   /** Solver time limit in seconds (glpk tmlim). */
   timeLimitSec?: number;
+  /** Default 'auto'. */
+  method?: SolveMethod;
+  /**
+   * Energy price per interval (any currency per kWh; may be negative), for the whole input. null or
+   * missing entries count as the mean of the given ones. The cost term ranks below delivering energy
+   * (docs/optimizer.md): it moves charging to cheaper intervals, never leaves a kWh undelivered.
+   */
+  pricePerKwh?: (number | null)[];
 }
 
 export type AllocationStatus = 'optimal' | 'feasible' | 'fallback' | 'empty';
@@ -102,6 +120,22 @@ export interface BindingConstraint {
   kind: 'import' | 'export';
 }
 
+/** Which solver produced the plan, and how close to the LP optimum it is proven to be. */
+export interface SolverReport {
+  /** Grid areas solved by the simplex and by the priority solver. */
+  lpAreas: number;
+  priorityAreas: number;
+  /** The LP objective of the plan before rounding to 0.001 kW (min form; `objective` is after rounding). */
+  planObjective: number;
+  /**
+   * A proven lower bound on the LP optimum over the solved areas (the simplex optimum, or the priority
+   * solver's Lagrangian bound); absent when an area has no bound (e.g. the simplex stopped early).
+   */
+  lowerBound?: number;
+  /** (planObjective − lowerBound) / max(1, |planObjective|): the proven worst-case relative gap. */
+  gap?: number;
+}
+
 export interface Allocation {
   status: AllocationStatus;
   /** Why the status is not 'optimal' (e.g. solver time-out, infeasible input). */
@@ -116,6 +150,7 @@ export interface Allocation {
   binding: BindingConstraint[];
   objective: number;
   solveMs: number;
+  solver?: SolverReport;
 }
 
 /** Epoch ms of the start of the interval containing `ms`. */

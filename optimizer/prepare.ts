@@ -2,6 +2,7 @@ import type { AllocationInput, ChargingDemand, Horizon } from './model.ts';
 import { effectiveLimits, pathLimits } from './limits.ts';
 import { Reasons } from './reasons.ts';
 import { buildTree, type Tree } from './topology.ts';
+import { intervalValues } from './lp/columns.ts';
 
 /** Unmet energy costs this much per kWh in the objective; everything else is orders of magnitude smaller. */
 export const UNMET_PENALTY = 1000;
@@ -45,6 +46,8 @@ export interface Problem {
   session: (Session | null)[];
   /** Demands that could not be scheduled (unknown EVSE, or another session won the EVSE). */
   ignored: ChargingDemand[];
+  /** Value per kWh delivered in each interval besides the session weight: tie-breaker − cost (lp/columns.ts). */
+  intervalValue: Float64Array;
   reasons: Reasons;
 }
 
@@ -96,7 +99,9 @@ export function prepare(input: AllocationInput): Problem {
   const ignored: ChargingDemand[] = [];
   const session = bindSessions(input.demands, tree, evseMax, evseMin, count, ignored, reasons);
   if (valid) for (const s of session) if (s) window(s, horizon, count, reasons);
-  return { horizon, count, dtH, valid, tree, lim, pathLim, evseMax, evseMin, session, ignored, reasons };
+  if (input.pricePerKwh !== undefined && !Array.isArray(input.pricePerKwh)) reasons.add('pricePerKwh is not an array, ignored');
+  const intervalValue = intervalValues(count, Array.isArray(input.pricePerKwh) ? input.pricePerKwh : undefined);
+  return { horizon, count, dtH, valid, tree, lim, pathLim, evseMax, evseMin, session, ignored, reasons, intervalValue };
 }
 
 /**

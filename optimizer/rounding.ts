@@ -88,14 +88,21 @@ function firstOver(p: Problem, t: number, used: Float64Array): number {
   return -1;
 }
 
-/** `used[n]` = Σ values[e * count + t] over the EVSEs under each reachable node n. */
+/**
+ * `used[n]` = Σ values[e * count + t] over the EVSEs under each reachable node n. Children come after their
+ * parent in preorder, so one backward pass that adds each node into its parent sums every subtree.
+ */
 export function sumUnder(p: Problem, values: Float64Array, t: number, used: Float64Array): void {
   const { tree, count: T } = p;
-  for (let q = tree.preorder.length - 1; q >= 0; q--) {
-    const n = tree.preorder[q]!;
+  const pre = tree.preorder;
+  for (let q = 0; q < pre.length; q++) {
+    const n = pre[q]!;
     const e = tree.evseOf[n]!;
-    let s = e >= 0 ? values[e * T + t]! : 0;
-    for (const c of tree.children[n]!) s += used[c]!;
-    used[n] = s;
+    used[n] = e >= 0 ? values[e * T + t]! : 0;
+  }
+  for (let q = pre.length - 1; q >= 0; q--) {
+    const n = pre[q]!;
+    const parent = tree.parent[n]!;
+    if (parent >= 0) used[parent]! += used[n]!;
   }
 }

@@ -25,7 +25,7 @@ import { areaRoutes } from './api/area-routes.ts';
 import { stationRoutes } from './api/station-routes.ts';
 import { oscpPeerRoutes } from './api/oscp-peer-routes.ts';
 import {
-  createOpenadrVtn, openadrAdminRoutes, openadrEnvelopeSource, openadrVenFromConfig,
+  createOpenadrVtn, openadrAdminRoutes, openadrEnvelopeSource, openadrPriceSource, openadrVenFromConfig,
   OPENADR_VTN_BASE_PATH, OPENADR_301_BASE_PATH, OPENADR_VEN_CALLBACK_PATH,
 } from './openadr/index.ts';
 import { statusPage } from './web/status-page.ts';
@@ -77,6 +77,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
     db, log, metrics, config, dispatcher, solver,
     loadForecasts: oscpEnvelopeLoader(config),
     envelopeSources: [openadrEnvelopeSource],
+    priceSource: openadrPriceSource,
     afterAllocation: (q, a) => oscpAfterAllocation(q, { ...a, config }),
   });
   const csms = createCsms({

@@ -1,15 +1,11 @@
 import type { Problem } from '../prepare.ts';
 import type { AreaRange } from '../topology.ts';
+import { areaColumns, type AreaColumns } from './columns.ts';
 import type { GlpkConstants, GlpkLp, GlpkTerm } from './solve.ts';
 
-/**
- * Reward per kWh for charging in the first interval, falling linearly towards 0 at the horizon end.
- * It only breaks ties (flat prices leave many equal optima, and the simplex then wanders); it must stay far
- * below the unmet-energy penalty (1000/kWh) so it never trades a delivered kWh for an earlier one.
- */
-export const EARLY_REWARD = 1;
+export { EARLY_REWARD } from './columns.ts';
 
-/** One grid area's LP and the map from its columns back to (EVSE, interval). */
+/** One LP (one grid area, or the whole instance) and the map from its columns back to (EVSE, interval). */
 export interface AreaLp {
   lp: GlpkLp;
   colEvse: Int32Array;
@@ -21,57 +17,90 @@ export interface AreaLp {
   rows: number;
 }
 
+interface Acc {
+  objective: GlpkTerm[];
+  rows: GlpkLp['subjectTo'];
+  bounds: GlpkLp['bounds'];
+  colEvse: number[];
+  colT: number[];
+  colUb: number[];
+  colName: string[];
+  sessions: number[];
+}
+
 /**
- * LP for one grid area, minimising Σ weight_s · slack_s − Σ reward_t · energy(p[e][t]):
- *   p[e][t] ∈ [0, min(EVSE max, session max, tightest limit on its path)]   (only where the EV is present)
- *   Σ_t p[e][t] · Δt · frac[t] + slack_s = energy_s                          (one row per session)
- *   Σ_{e under n} p[e][t] ≤ limit[n][t]                                      (one row per node and interval,
- *                                                                             unless provably redundant)
+ * LP for one grid area, minimising Σ weight_s · slack_s − Σ value_t · energy(p[e][t]), value_t = the
+ * earlier-is-better tie-breaker minus the scaled price (columns.ts `intervalValues`):
+ *   p[e][t] ∈ [0, ub]                                       (columns.ts: only where the EV is present)
+ *   Σ_t p[e][t] · a[e][t] + slack_s = energy_s              (one row per session)
+ *   Σ_{e under n} p[e][t] ≤ limit[n][t]                     (one row per node and interval, unless provably redundant)
  * A node row is redundant when an ancestor's limit is not larger (its row covers a superset of variables),
  * or when the variables under it cannot reach the limit even all at their maximum.
  * `colOf[e * count + t]` is set to the column index of p[e][t] (it must hold -1 for this area's EVSEs).
  */
-export function buildAreaLp(p: Problem, area: AreaRange, k: GlpkConstants, colOf: Int32Array): AreaLp | null {
-  const { count: T, dtH, tree, pathLim, lim } = p;
-  const objective: GlpkTerm[] = [];
-  const rows: GlpkLp['subjectTo'] = [];
-  const bounds: GlpkLp['bounds'] = [];
-  const colEvse: number[] = [];
-  const colT: number[] = [];
-  const colUb: number[] = [];
-  const colName: string[] = [];
-  const sessions: number[] = [];
+export function buildAreaLp(p: Problem, area: AreaRange, k: GlpkConstants, colOf: Int32Array, cols: AreaColumns = areaColumns(p, area)): AreaLp | null {
+  const acc = newAcc();
+  appendArea(p, area, k, colOf, cols, acc);
+  return finish(acc, `area_${p.tree.nodes[area.node]!.id}`, k);
+}
 
-  for (let e = area.evLo; e < area.evHi; e++) {
-    const s = p.session[e];
-    if (!s || s.energyKwh <= 0 || s.maxKw <= 0) continue;
-    const node = tree.evseNode[e]!;
-    const energy: GlpkTerm[] = [];
-    for (let t = s.t0; t < s.t1; t++) {
-      const f = s.frac[t]!;
-      const ub = Math.min(s.maxKw, pathLim[node * T + t]!);
-      // Below the min power the charger must be off; an upper bound under it makes the variable useless.
-      if (!(f > 0) || !(ub > 0) || ub < s.minKw) continue;
-      const col = colName.length;
-      const name = `p${col}`;
-      colOf[e * T + t] = col;
-      colEvse.push(e);
-      colT.push(t);
-      colUb.push(ub);
-      colName.push(name);
-      bounds.push({ name, type: k.GLP_DB, lb: 0, ub });
-      objective.push({ name, coef: -EARLY_REWARD * dtH * f * (1 - t / T) });
-      energy.push({ name, coef: dtH * f });
-    }
-    if (energy.length === 0) continue;
-    const slack = `s${e}`;
-    energy.push({ name: slack, coef: 1 });
-    bounds.push({ name: slack, type: k.GLP_LO, lb: 0, ub: 0 });
-    objective.push({ name: slack, coef: s.weight });
-    rows.push({ name: `e${e}`, vars: energy, bnds: { type: k.GLP_FX, lb: s.energyKwh, ub: s.energyKwh } });
-    sessions.push(e);
+/**
+ * The whole instance as one LP, every grid area in it: the reference the decomposed solve is measured
+ * against (tests and bench). Same columns, rows and objective as the per-area LPs, side by side.
+ */
+export function buildMonolithicLp(p: Problem, k: GlpkConstants): AreaLp | null {
+  const acc = newAcc();
+  const colOf = new Int32Array(p.tree.evseNode.length * p.count).fill(-1);
+  for (const area of p.tree.roots) appendArea(p, area, k, colOf, areaColumns(p, area), acc);
+  return finish(acc, 'monolithic', k);
+}
+
+function newAcc(): Acc {
+  return { objective: [], rows: [], bounds: [], colEvse: [], colT: [], colUb: [], colName: [], sessions: [] };
+}
+
+function finish(acc: Acc, name: string, k: GlpkConstants): AreaLp | null {
+  if (acc.colName.length === 0) return null;
+  return {
+    lp: { name, objective: { direction: k.GLP_MIN, name: 'cost', vars: acc.objective }, subjectTo: acc.rows, bounds: acc.bounds },
+    colEvse: Int32Array.from(acc.colEvse),
+    colT: Int32Array.from(acc.colT),
+    colUb: Float64Array.from(acc.colUb),
+    colName: acc.colName,
+    sessions: acc.sessions,
+    rows: acc.rows.length,
+  };
+}
+
+function appendArea(p: Problem, area: AreaRange, k: GlpkConstants, colOf: Int32Array, cols: AreaColumns, acc: Acc): void {
+  const { count: T, tree, pathLim, lim } = p;
+  const base = acc.colName.length;
+  const energy: GlpkTerm[][] = cols.sessions.map(() => []);
+  for (let c = 0; c < cols.colEvse.length; c++) {
+    const e = cols.colEvse[c]!;
+    const t = cols.colT[c]!;
+    const a = cols.colA[c]!;
+    const name = `p${base + c}`;
+    colOf[e * T + t] = base + c;
+    acc.colEvse.push(e);
+    acc.colT.push(t);
+    acc.colUb.push(cols.colUb[c]!);
+    acc.colName.push(name);
+    acc.bounds.push({ name, type: k.GLP_DB, lb: 0, ub: cols.colUb[c]! });
+    acc.objective.push({ name, coef: -p.intervalValue[t]! * a });
+    energy[cols.sessionOf[c]!]!.push({ name, coef: a });
   }
-  if (colName.length === 0) return null;
+  cols.sessions.forEach((e, i) => {
+    const s = p.session[e]!;
+    const slack = `s${e}`;
+    const terms = energy[i]!;
+    terms.push({ name: slack, coef: 1 });
+    acc.bounds.push({ name: slack, type: k.GLP_LO, lb: 0, ub: 0 });
+    acc.objective.push({ name: slack, coef: s.weight });
+    acc.rows.push({ name: `e${e}`, vars: terms, bnds: { type: k.GLP_FX, lb: s.energyKwh, ub: s.energyKwh } });
+    acc.sessions.push(e);
+  });
+  if (cols.colEvse.length === 0) return;
 
   for (let q = area.lo; q < area.hi; q++) {
     const n = tree.preorder[q]!;
@@ -88,21 +117,11 @@ export function buildAreaLp(p: Problem, area: AreaRange, k: GlpkConstants, colOf
       for (let e = lo; e < hi; e++) {
         const c = colOf[e * T + t]!;
         if (c < 0) continue;
-        sumUb += colUb[c]!;
-        terms.push({ name: colName[c]!, coef: 1 });
+        sumUb += acc.colUb[c]!;
+        terms.push({ name: acc.colName[c]!, coef: 1 });
       }
       if (sumUb <= limit) continue;
-      rows.push({ name: `n${n}_${t}`, vars: terms, bnds: { type: k.GLP_UP, lb: 0, ub: limit } });
+      acc.rows.push({ name: `n${n}_${t}`, vars: terms, bnds: { type: k.GLP_UP, lb: 0, ub: limit } });
     }
   }
-
-  return {
-    lp: { name: `area_${tree.nodes[area.node]!.id}`, objective: { direction: k.GLP_MIN, name: 'cost', vars: objective }, subjectTo: rows, bounds },
-    colEvse: Int32Array.from(colEvse),
-    colT: Int32Array.from(colT),
-    colUb: Float64Array.from(colUb),
-    colName,
-    sessions,
-    rows: rows.length,
-  };
 }

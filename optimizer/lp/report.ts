@@ -2,7 +2,6 @@ import type { BindingConstraint, UnmetEnergy } from '../model.ts';
 import type { Problem } from '../prepare.ts';
 import { sumUnder } from '../rounding.ts';
 import type { AreaRange } from '../topology.ts';
-import { EARLY_REWARD } from './build.ts';
 
 function delivered(p: Problem, values: Float64Array, e: number): number {
   const s = p.session[e]!;
@@ -79,7 +78,7 @@ export function planObjective(p: Problem, kw: Float64Array): number {
     for (let t = s.t0; t < s.t1; t++) {
       const energy = kw[e * T + t]! * p.dtH * s.frac[t]!;
       kwh += energy;
-      z -= EARLY_REWARD * energy * (1 - t / T);
+      z -= p.intervalValue[t]! * energy;
     }
     z += s.weight * Math.max(0, s.energyKwh - kwh);
   });

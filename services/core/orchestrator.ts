@@ -48,6 +48,8 @@ export interface OrchestratorDeps {
   dispatcher: Dispatcher;
   solver: Solver;
   envelopeSources?: EnvelopeSource[];
+  /** Energy price per horizon interval for a grid area (e.g. OpenADR PRICE events); null = none known. */
+  priceSource?: (q: Queryable, gridAreaId: string, nodeIds: string[], horizon: Horizon) => Promise<(number | null)[] | undefined>;
   /** Forecast loader; default loadEnvelopes (OSCP offline mode swaps in FALLBACK forecasts). */
   loadForecasts?: EnvelopeSource;
   /** Extra messages from a verified allocation, in its transaction (e.g. OSCP CPO shares, compliance). */
@@ -83,7 +85,9 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     const active = await loadActiveDemands(db, gridAreaId, atMs, { energyKwh: config.DEFAULT_SESSION_ENERGY_KWH, hours: config.DEFAULT_SESSION_HOURS });
     const txByEvse = new Map(active.map((d) => [d.evseId, d.transactionId]));
     const demands = active.map(({ stationId: _s, transactionId: _t, ...d }) => d);
-    return { input: { horizon, nodes, envelopes, demands, timeLimitSec: config.SOLVER_TIME_LIMIT_S }, nodes, txByEvse };
+    const prices = deps.priceSource ? await deps.priceSource(db, gridAreaId, nodeIds, horizon) : undefined;
+    const input: AllocationInput = { horizon, nodes, envelopes, demands, timeLimitSec: config.SOLVER_TIME_LIMIT_S, ...(prices ? { pricePerKwh: prices } : {}) };
+    return { input, nodes, txByEvse };
   }
 
   async function run(gridAreaId: string, reason: string): Promise<RunResult> {

@@ -13,3 +13,4 @@ export { NODE_ATTRIBUTE } from './program-routes.ts';
 export { OPT_OUT_PAYLOAD } from './report-routes.ts';
 export { openadrAdminRoutes } from './admin-routes.ts';
 export { createOpenadrVenClient, openadrVenFromConfig, OPENADR_VEN_CALLBACK_PATH, type VenClient, type VenClientOptions, type SyncResult } from './ven-client.ts';
+export { openadrPriceSource } from './price-source.ts';

@@ -23,12 +23,13 @@ export async function saveRun(q: Queryable, r: NewRun): Promise<number> {
   const a = r.allocation;
   const [row] = await q.query<{ id: number }>(
     `INSERT INTO allocation_run (grid_area_id, trigger, horizon_start, interval_min, interval_count, status, reason, objective, solve_ms,
-       inputs_digest, verified, violations, unmet, node_limits, node_totals)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING id`,
+       inputs_digest, verified, violations, unmet, node_limits, node_totals, solver)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) RETURNING id`,
     [
       r.gridAreaId, r.trigger, iso(a.horizon.startMs), a.horizon.intervalMinutes, a.horizon.count, a.status, a.reason ?? null,
       Number.isFinite(a.objective) ? a.objective : null, a.solveMs, r.inputsDigest, r.verified,
       JSON.stringify(r.violations), JSON.stringify(a.unmet), JSON.stringify(finiteOrNull(a.nodeLimitsKw)), JSON.stringify(finiteOrNull(a.nodeTotalsKw)),
+      a.solver === undefined ? null : JSON.stringify(a.solver),
     ],
   );
   const runId = Number(row!.id);
@@ -68,13 +69,14 @@ export interface RunSummary {
   unmet: unknown;
   nodeLimitsKw: Record<string, (number | null)[]>;
   nodeTotalsKw: Record<string, (number | null)[]>;
+  solver: unknown;
   createdAt: string;
 }
 
 interface RunRow {
   id: number; grid_area_id: string; trigger: string; horizon_start: Date; interval_min: number; interval_count: number; status: string;
   reason: string | null; objective: number | null; solve_ms: number; verified: boolean; violations: string[] | null; unmet: unknown;
-  node_limits: Record<string, (number | null)[]> | null; node_totals: Record<string, (number | null)[]> | null; created_at: Date;
+  node_limits: Record<string, (number | null)[]> | null; node_totals: Record<string, (number | null)[]> | null; solver: unknown; created_at: Date;
 }
 
 function fromRunRow(r: RunRow): RunSummary {
@@ -82,7 +84,7 @@ function fromRunRow(r: RunRow): RunSummary {
     id: Number(r.id), gridAreaId: r.grid_area_id, trigger: r.trigger,
     horizon: { startMs: toMs(r.horizon_start), intervalMinutes: r.interval_min, count: r.interval_count },
     status: r.status, reason: r.reason, objective: r.objective, solveMs: r.solve_ms, verified: r.verified,
-    violations: r.violations ?? [], unmet: r.unmet, nodeLimitsKw: r.node_limits ?? {}, nodeTotalsKw: r.node_totals ?? {},
+    violations: r.violations ?? [], unmet: r.unmet, nodeLimitsKw: r.node_limits ?? {}, nodeTotalsKw: r.node_totals ?? {}, solver: r.solver ?? null,
     createdAt: new Date(toMs(r.created_at)).toISOString(),
   };
 }

@@ -1,0 +1,35 @@
+import type { AllocationInput } from '../model.ts';
+import { prepare } from '../prepare.ts';
+import { areaColumns } from './columns.ts';
+import { buildMonolithicLp } from './build.ts';
+import { glpk } from './solve.ts';
+
+export interface MonolithicResult {
+  /** The LP optimum in the units of `SolverReport.planObjective` (sessions that cannot charge included). */
+  objective: number;
+  ms: number;
+  columns: number;
+  rows: number;
+}
+
+/**
+ * The reference: the whole instance as one LP (every area in it), solved directly with glpk.js, no
+ * decomposition, no rounding. Used by the tests and the bench to check allocate()'s objective; not by
+ * allocate() itself. Returns null when glpk stops without a proven optimum (e.g. the time limit).
+ */
+export async function monolithicOptimum(input: AllocationInput, timeLimitSec: number): Promise<MonolithicResult | null> {
+  const started = performance.now();
+  const p = prepare(input);
+  let fixed = 0;
+  const inLp = new Uint8Array(p.tree.evseNode.length);
+  for (const area of p.tree.roots) for (const e of areaColumns(p, area).sessions) inLp[e] = 1;
+  p.session.forEach((s, e) => {
+    if (s && !inLp[e]) fixed += s.weight * s.energyKwh;
+  });
+  const g = await glpk();
+  const built = p.valid ? buildMonolithicLp(p, g) : null;
+  if (!built) return { objective: fixed, ms: performance.now() - started, columns: 0, rows: 0 };
+  const res = await g.solve(built.lp, { msglev: g.GLP_MSG_OFF, tmlim: timeLimitSec, presol: true });
+  if (res.result.status !== g.GLP_OPT || res.result.z === null) return null;
+  return { objective: res.result.z + fixed, ms: performance.now() - started, columns: built.colName.length, rows: built.rows };
+}

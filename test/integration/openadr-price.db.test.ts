@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { forEachDriver } from '../helpers/db.ts';
+import { upsertNodes } from '../../services/store/topology-store.ts';
+import { openadrPriceSource } from '../../services/openadr/price-source.ts';
+import { allocate } from '../../optimizer/index.ts';
+
+const T0 = Date.UTC(2026, 10, 23, 0, 0);
+const Q = 15 * 60_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+forEachDriver('OpenADR prices for the optimizer', (get) => {
+  before(async () => {
+    await get().tx((q) =>
+      upsertNodes(q, [
+        { id: 'ga-p', kind: 'grid_area', parentId: null, importLimitKw: 11 },
+        { id: 'site-p', kind: 'site', parentId: 'ga-p' },
+        { id: 'cs-p', kind: 'station', parentId: 'site-p' },
+        { id: 'cs-p-1', kind: 'evse', parentId: 'cs-p', maxPowerKw: 11 },
+      ]),
+    );
+    const add = (node: string, from: number, to: number, value: number, ev = 'e1') =>
+      get().query(`INSERT INTO dr_signal (source, event_id, node_id, grid_area_id, kind, start_at, end_at, value, unit) VALUES ('openadr', $1, $2, 'ga-p', 'price', $3, $4, $5, 'EUR/KWH')`, [ev, node, iso(from), iso(to), value]);
+    await add('ga-p', T0, T0 + 2 * Q, 0.4);
+    await add('site-p', T0, T0 + 4 * Q, 0.1, 'e2');
+  });
+
+  it('gives one price per interval, the grid area’s own price first, none where no event covers', async () => {
+    const prices = await openadrPriceSource(get(), 'ga-p', ['ga-p', 'site-p', 'cs-p', 'cs-p-1'], { startMs: T0, intervalMinutes: 15, count: 6 });
+    assert.deepEqual(prices, [0.4, 0.4, 0.1, 0.1, null, null]);
+    assert.equal(await openadrPriceSource(get(), 'ga-p', ['ga-p'], { startMs: T0 + 10 * Q, intervalMinutes: 15, count: 2 }), undefined);
+  });
+
+  it('moves charging to the cheaper intervals without leaving energy undelivered', async () => {
+    const horizon = { startMs: T0, intervalMinutes: 15, count: 4 };
+    const pricePerKwh = await openadrPriceSource(get(), 'ga-p', ['ga-p', 'site-p'], horizon);
+    const a = await allocate({
+      horizon, pricePerKwh, envelopes: [],
+      nodes: [{ id: 'ga-p', kind: 'grid_area', parentId: null, importLimitKw: 11 }, { id: 'cs-p', kind: 'station', parentId: 'ga-p' }, { id: 'cs-p-1', kind: 'evse', parentId: 'cs-p', maxPowerKw: 11 }],
+      demands: [{ sessionId: 's', evseId: 'cs-p-1', arrivalMs: T0, departureMs: T0 + 4 * Q, energyKwh: 5.5 }],
+    });
+    const kw = a.evses[0]!.kw;
+    assert.deepEqual(a.unmet, []);
+    assert.ok(kw[2]! + kw[3]! > kw[0]! + kw[1]!, `charges in the cheap half: ${kw.join(', ')}`);
+  });
+});
