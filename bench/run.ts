@@ -2,10 +2,12 @@
  * Bench runner: `npm run bench` runs every bench, `npm run bench -- optimizer` only those whose name
  * contains the argument. A second argument is passed to the bench (the optimizer takes sizes, e.g. `10,100`).
  */
+import { ocppBench } from './ocpp-bench.ts';
 import { optimizerBench } from './optimizer-bench.ts';
 
 const benches: Record<string, (arg?: string) => Promise<string>> = {
   optimizer: (arg) => optimizerBench(arg ? arg.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0) : undefined),
+  ocpp: (arg) => ocppBench(arg ? arg.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0) : undefined),
 };
 
 const [filter, arg] = process.argv.slice(2);

@@ -17,6 +17,7 @@ import { createScheduler } from './scheduler.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/embedded-broker.ts';
 import { createMqttPublisher, type MqttPublisher } from './mqtt/mqtt-channel.ts';
 import { createCsms, type Csms } from './ocpp/csms.ts';
+import { startOcppTlsFromConfig } from './ocpp/ocpp-tls.ts';
 import { createOscpFpRouter, createOscpCpRouter, createOscpChannel, oscpAdminRoutes, oscpAfterAllocation, oscpEnvelopeLoader } from './oscp/index.ts';
 import { createHttpApp } from './http/app.ts';
 import { adminAuth } from './http/admin-auth.ts';
@@ -141,6 +142,8 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
   const url = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST}:${port}`;
   if (!publicUrl) publicUrl = url;
 
+  // OCPP security profiles 2 and 3 (TLS, mutual TLS) on their own port when OCPP_TLS_PORT is set
+  const ocppTls = await startOcppTlsFromConfig(csms, config);
   dispatcher.start();
   const scheduler = createScheduler({ db, log, metrics, config, orchestrator, dispatcher });
   scheduler.start();
@@ -158,6 +161,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
       await dispatcher.stop();
       await solver.close();
       await csms.close();
+      await ocppTls?.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await mqtt.close().catch(() => undefined);

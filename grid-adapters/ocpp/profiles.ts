@@ -1,5 +1,5 @@
 /**
- * Allocation → OCPP SetChargingProfile requests (OCPP 1.6J and 2.0.1), one station at a time.
+ * Allocation → OCPP SetChargingProfile requests (OCPP 1.6J, 2.0.1 and 2.1), one station at a time.
  *
  * Pure: the caller passes the plan (from an Allocation and the topology) and the current time.
  *
@@ -25,7 +25,12 @@ import {
   toPeriods,
 } from './schedule.ts';
 
-export type OcppVersion = '1.6' | '2.0.1';
+export type OcppVersion = '1.6' | '2.0.1' | '2.1';
+
+/** 2.0.1 and 2.1 share the profile shapes gridflex sends (2.1 adds optional fields only). */
+export function isV2(version: OcppVersion): version is '2.0.1' | '2.1' {
+  return version !== '1.6';
+}
 
 export interface StationPlanEvse {
   /** Topology node id of the EVSE (for logs and callers; not sent). */
@@ -60,6 +65,13 @@ export interface StationPlan {
    * unreachable). Without it the max profile ends with the horizon and the station falls back to no limit.
    */
   holdAfterHorizonKw?: number;
+  /**
+   * OCPP 2.1 only: TxProfiles carry `maxOfflineDuration` (seconds) so a station that loses gridflex
+   * for longer falls back to the failsafe TxDefaultProfile (failsafe.ts) instead of following a stale
+   * plan (2.1 K01: "reverts back to a valid profile with a lower stack level" / other purpose).
+   * Ignored for 1.6 and 2.0.1, whose schemas have no such field.
+   */
+  maxOfflineDurationS?: number;
 }
 
 export interface ProfileMessage {
@@ -111,9 +123,9 @@ export function buildStationProfiles(plan: StationPlan): ProfileMessage[] {
     action: 'SetChargingProfile',
     slot: stationMaxSlot(plan.stationId),
     payload:
-      plan.version === '2.0.1'
+      isV2(plan.version)
         ? {
-            // OCPP 2.0.1: a ChargingStationMaxProfile is set on evseId 0 (overall limit of the station)
+            // OCPP 2.0.1 / 2.1: a ChargingStationMaxProfile is set on evseId 0 (overall limit of the station)
             // and is never Relative (K01.FR.38); Absolute needs startSchedule (K01.FR.40).
             evseId: 0,
             chargingProfile: {
@@ -145,9 +157,9 @@ export function buildStationProfiles(plan: StationPlan): ProfileMessage[] {
       action: 'SetChargingProfile',
       slot: txSlot(plan.stationId, e.ocppEvseId),
       payload:
-        plan.version === '2.0.1'
+        isV2(plan.version)
           ? {
-              // OCPP 2.0.1 K01.FR.16: a TxProfile targets an evseId > 0; K01.FR.03: it carries the
+              // OCPP 2.0.1 / 2.1 K01.FR.16: a TxProfile targets an evseId > 0; K01.FR.03: it carries the
               // transactionId. Same id + stack level as before → K01.FR.05 replaces the old profile,
               // and K01.FR.39 (same stackLevel/transactionId under another id) cannot trigger.
               evseId: e.ocppEvseId,
@@ -157,6 +169,7 @@ export function buildStationProfiles(plan: StationPlan): ProfileMessage[] {
                 chargingProfilePurpose: 'TxProfile',
                 chargingProfileKind: 'Absolute',
                 transactionId: e.transactionId,
+                ...(plan.version === '2.1' && plan.maxOfflineDurationS !== undefined ? { maxOfflineDuration: plan.maxOfflineDurationS } : {}),
                 chargingSchedule: [{ id, ...schedule }],
               },
             }
@@ -212,6 +225,9 @@ function checkPlan(plan: StationPlan): void {
   if (plan.unit === 'A') {
     if (plan.voltageV !== undefined && !(plan.voltageV > 0)) throw new RangeError(`voltageV must be > 0, got ${plan.voltageV}`);
   }
+  if (plan.maxOfflineDurationS !== undefined && !(Number.isInteger(plan.maxOfflineDurationS) && plan.maxOfflineDurationS >= 0)) {
+    throw new RangeError(`maxOfflineDurationS must be an integer >= 0, got ${plan.maxOfflineDurationS}`);
+  }
   if (plan.phases !== undefined && ![1, 2, 3].includes(plan.phases)) throw new RangeError(`phases must be 1, 2 or 3, got ${plan.phases}`);
   const seen = new Set<number>();
   for (const e of plan.evses) {
@@ -229,8 +245,8 @@ function checkPlan(plan: StationPlan): void {
       // OCPP 1.6 transactionId is an integer: a non-numeric id cannot belong to a 1.6 transaction.
       throw new RangeError(`EVSE ${e.evseNodeId}: 1.6 transactionId must be an integer, got ${JSON.stringify(e.transactionId)}`);
     }
-    if (plan.version === '2.0.1' && (e.transactionId.length === 0 || e.transactionId.length > 36)) {
-      throw new RangeError(`EVSE ${e.evseNodeId}: 2.0.1 transactionId must have 1..36 characters`);
+    if (isV2(plan.version) && (e.transactionId.length === 0 || e.transactionId.length > 36)) {
+      throw new RangeError(`EVSE ${e.evseNodeId}: ${plan.version} transactionId must have 1..36 characters`);
     }
   }
 }

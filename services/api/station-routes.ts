@@ -6,6 +6,7 @@ import { latestRun, setpointsOfRun } from '../store/allocation-store.ts';
 import { recentOutbox } from '../store/outbox-store.ts';
 import { audit } from '../store/audit-store.ts';
 import { setStationPassword } from '../ocpp/station-credentials.ts';
+import { clearStationFlag, complianceSummary, getStationFlag, setStationSecurityProfile, stationCapabilities, stationSecurityProfile } from '../ocpp/smart-store.ts';
 import { NotFound, Unprocessable } from '../http/errors.ts';
 import { route, type ApiRouter, type Authenticator } from '../http/route.ts';
 import type { AdminPrincipal } from '../http/admin-auth.ts';
@@ -52,6 +53,61 @@ export function stationRoutes(api: ApiRouter, deps: { db: Db; auth: Authenticato
         stationId: s.id, connected: deps.isConnected(s.id), runId: run?.id ?? null, setpoints,
         messages: messages.map((m) => ({ id: m.id, action: m.action, state: m.state, attempts: m.attempts, payload: m.payload, response: m.response, lastError: m.lastError, updatedAt: m.updatedAt })),
       };
+    },
+  });
+
+  route(api, {
+    method: 'get', path: '/stations/:id/compliance',
+    summary: 'Closed-loop compliance of a station (GetCompositeSchedule read-backs and meter values against setpoints), its flag and capabilities',
+    auth,
+    query: z.object({ hours: z.coerce.number().positive().max(24 * 90).default(24) }),
+    handler: async ({ params, query }) => {
+      const s = await station(params.id);
+      const since = Date.now() - query.hours * 3_600_000;
+      return {
+        stationId: s.id, sinceHours: query.hours,
+        compliance: await complianceSummary(db, { stationId: s.id }, since),
+        flag: (await getStationFlag(db, s.id)) ?? null,
+        capabilities: await stationCapabilities(db, s.id),
+        securityProfile: await stationSecurityProfile(db, s.id),
+      };
+    },
+  });
+
+  route(api, {
+    method: 'delete', path: '/stations/:id/flag', summary: 'Clear a station’s non-compliance flag (after the operator fixed it)', auth,
+    handler: async ({ params }) => {
+      const s = await station(params.id);
+      await db.tx(async (q) => {
+        await clearStationFlag(q, s.id);
+        await audit(q, 'admin', 'station.flag.clear', s.id);
+      });
+      return undefined;
+    },
+  });
+
+  route(api, {
+    method: 'put', path: '/stations/:id/security-profile',
+    summary: 'OCPP security profile of a station: 1 Basic auth, 2 TLS + Basic auth, 3 mutual TLS (client certificate CN = station id)',
+    auth,
+    body: z.object({ securityProfile: z.union([z.literal(1), z.literal(2), z.literal(3)]) }),
+    handler: async ({ params, body }) => {
+      const s = await station(params.id);
+      await db.tx(async (q) => {
+        await setStationSecurityProfile(q, s.id, body.securityProfile);
+        await audit(q, 'admin', 'station.security_profile', s.id, body);
+      });
+      return undefined;
+    },
+  });
+
+  route(api, {
+    method: 'get', path: '/grid-areas/:id/compliance', summary: 'Closed-loop compliance of all stations of a grid area', auth,
+    query: z.object({ hours: z.coerce.number().positive().max(24 * 90).default(24) }),
+    handler: async ({ params, query }) => {
+      const a = params.id ? await getNode(db, params.id) : undefined;
+      if (!a || a.kind !== 'grid_area') throw new NotFound(`grid area ${params.id} does not exist`);
+      return { gridAreaId: a.id, sinceHours: query.hours, compliance: await complianceSummary(db, { gridAreaId: a.id }, Date.now() - query.hours * 3_600_000) };
     },
   });
 

@@ -4,6 +4,7 @@ import type { Allocation } from '../../optimizer/model.ts';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../store/db.ts';
 import { enqueue } from '../store/outbox-store.ts';
+import { areaCapabilities, planOptionsFrom } from '../ocpp/plan-options.ts';
 import { listAreaNodes } from '../store/topology-store.ts';
 
 /**
@@ -22,6 +23,8 @@ export async function planDispatch(
     [p.gridAreaId],
   );
   const versionOf = new Map(states.map((s) => [s.station_id, normaliseVersion(s.ocpp_version)]));
+  // what each station reported at boot: periods per schedule and rate unit (2.x SmartChargingCtrlr, 1.6 ChargingScheduleMaxPeriods)
+  const caps = await areaCapabilities(q, p.gridAreaId);
   const schedules = new Map(p.allocation.evses.map((e) => [e.evseId, e]));
   const count = p.allocation.horizon.count;
   let messages = 0;
@@ -51,6 +54,7 @@ export async function planDispatch(
       version, stationId: station.id, horizon: p.allocation.horizon, nowMs: p.nowMs, stationCapKw, evses: planEvses,
       // If gridflex goes silent past the horizon, the lowest cap of the horizon stays in force: conservative.
       holdAfterHorizonKw: Math.min(...stationCapKw),
+      ...planOptionsFrom(caps.get(station.id) ?? {}, version, p.config),
       ...(station.voltageV ? { voltageV: station.voltageV } : {}),
       ...(station.phases ? { phases: station.phases } : {}),
     };
@@ -70,8 +74,8 @@ export async function planDispatch(
   return messages;
 }
 
-function normaliseVersion(v: string | null): '1.6' | '2.0.1' | undefined {
+function normaliseVersion(v: string | null): '1.6' | '2.0.1' | '2.1' | undefined {
   if (!v) return undefined;
   const s = v.replace(/^ocpp/i, '');
-  return s === '1.6' || s === '2.0.1' ? s : undefined;
+  return s === '1.6' || s === '2.0.1' || s === '2.1' ? s : undefined;
 }

@@ -58,6 +58,60 @@ export class SimStation {
       return { status: 'Accepted' };
     });
     this.client.handle('ClearChargingProfile', async () => ({ status: 'Accepted' }));
+    // What a real charger reports about its smart-charging limits at boot (OCPP 1.6 GetConfiguration,
+    // 2.x GetVariables on SmartChargingCtrlr).
+    this.client.handle('GetConfiguration', async () => ({
+      configurationKey: [
+        { key: 'ChargingScheduleMaxPeriods', readonly: true, value: '48' },
+        { key: 'ChargingScheduleAllowedChargingRateUnit', readonly: true, value: 'Current,Power' },
+        { key: 'ChargeProfileMaxStackLevel', readonly: true, value: '8' },
+        { key: 'MaxChargingProfilesInstalled', readonly: true, value: '16' },
+      ],
+    }));
+    this.client.handle('GetVariables', async ({ params }) => {
+      const values: Record<string, string> = { PeriodsPerSchedule: '48', RateUnit: 'W,A', ProfileStackLevel: '8', Entries: '16', Available: 'true', Enabled: 'true' };
+      const data = ((params ?? {}) as { getVariableData: { component: { name: string }; variable: { name: string } }[] }).getVariableData;
+      return {
+        getVariableResult: data.map((d) =>
+          values[d.variable.name] !== undefined
+            ? { attributeStatus: 'Accepted', attributeValue: values[d.variable.name], component: d.component, variable: d.variable }
+            : { attributeStatus: 'UnknownVariable', component: d.component, variable: d.variable },
+        ),
+      };
+    });
+    this.client.handle('GetCompositeSchedule', async ({ params }) => this.composite((params ?? {}) as Record<string, unknown>));
+  }
+
+  /** The limit the station would apply over the next `duration` seconds, as GetCompositeSchedule asks. */
+  private composite(p: Record<string, unknown>): Record<string, unknown> {
+    // stations answer at whole-second resolution (startPeriod is in seconds)
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const duration = Number(p.duration);
+    const evseId = Number(this.opts.version === '1.6' ? p.connectorId : p.evseId);
+    const max = this.profiles.get('ChargingStationMaxProfile/0') ?? this.profiles.get('ChargePointMaxProfile/0');
+    const tx = evseId > 0 ? this.profiles.get(`TxProfile/${evseId}`) : undefined;
+    const relevant = [max, tx].filter((x): x is StoredProfile => x !== undefined);
+    if (relevant.length === 0) return { status: 'Rejected' };
+    const times = new Set<number>([now]);
+    for (const prof of relevant) for (const per of prof.periods) {
+      const at = prof.startMs + per.startPeriod * 1000;
+      if (at > now && at < now + duration * 1000) times.add(at);
+    }
+    const periods: { startPeriod: number; limit: number }[] = [];
+    for (const at of [...times].sort((a, b) => a - b)) {
+      const kws = relevant.map((x) => this.limitKw(x, at)).filter((v): v is number => v !== undefined);
+      if (kws.length === 0) continue;
+      const limit = Math.floor(Math.min(...kws) * 10_000) / 10; // W, rounded down to 0.1 (1.6 multipleOf)
+      if (periods.at(-1)?.limit === limit) continue;
+      periods.push({ startPeriod: Math.round((at - now) / 1000), limit });
+    }
+    if (periods.length === 0) return { status: 'Rejected' };
+    if (periods[0]!.startPeriod !== 0) periods[0]!.startPeriod = 0;
+    const scheduleStart = new Date(now).toISOString();
+    if (this.opts.version === '1.6') {
+      return { status: 'Accepted', connectorId: evseId, scheduleStart, chargingSchedule: { duration, startSchedule: scheduleStart, chargingRateUnit: 'W', chargingSchedulePeriod: periods } };
+    }
+    return { status: 'Accepted', schedule: { evseId, duration, scheduleStart, chargingRateUnit: 'W', chargingSchedulePeriod: periods } };
   }
 
   get version(): OcppVersion {

@@ -1,11 +1,11 @@
 /**
- * The CSMS: OCPP-J 1.6 and 2.0.1 over WebSocket at /ocpp/{stationId}, security profile 1 (HTTP Basic;
- * profile 2 when TLS is terminated in front of us).
+ * The CSMS: OCPP-J 1.6, 2.0.1 and 2.1 over WebSocket at /ocpp/{stationId}, security profiles 1 (HTTP
+ * Basic), 2 (TLS + Basic) and 3 (mutual TLS) per station (ocpp_station_security; TLS by ocpp-tls.ts).
  *
  * - Upgrade: the path must be /ocpp/{stationId} (404 otherwise); an identity that is not a station in
  *   the topology gets 404 (OCPP-J 2.0.1 §3.2: "SHOULD send an HTTP response with status 404"); missing
  *   or wrong Basic credentials (username = station id) get 401.
- * - Subprotocols ocpp2.0.1 and ocpp1.6, the first the station also offers wins. With none in common the
+ * - Subprotocols ocpp2.1, ocpp2.0.1 and ocpp1.6, in that preference order. With none in common the
  *   handshake completes without a Sec-WebSocket-Protocol header and the socket is closed at once
  *   (OCPP-J §3.2, MUST).
  * - strictMode: every inbound and outbound message is validated against the official schemas bundled
@@ -18,6 +18,7 @@ import type { Duplex } from 'node:stream';
 import { RPCServer } from 'ocpp-rpc';
 import type * as ServerClientModule from 'ocpp-rpc/lib/server-client.js';
 import { normalizeOutboundFrame } from '../../grid-adapters/ocpp/error-codes.ts';
+import { ocpp21Validator } from '../../grid-adapters/ocpp/schemas-21.ts';
 import type { OcppVersion } from '../../grid-adapters/ocpp/profiles.ts';
 import type { Config } from '../config.ts';
 import type { ChannelHandler } from '../core/delivery.ts';
@@ -26,11 +27,16 @@ import type { Metrics } from '../metrics.ts';
 import type { Db } from '../store/db.ts';
 import { attachHandlers, knownActions, type CsmsEvents, type HandlerContext, type HandlerTable } from './handler-context.ts';
 import { handlers16 } from './handlers-16.ts';
+import { evScheduleHandlers2x } from './ev-schedule-201.ts';
 import { handlers201 } from './handlers-201.ts';
 import { notifications16, notifications201 } from './notifications.ts';
 import { createOcppChannel, SUBPROTOCOL } from './ocpp-channel.ts';
+import { transportOf } from './ocpp-tls.ts';
+import { stationSecurityProfile } from './smart-store.ts';
 import { verifyStationPassword } from './station-credentials.ts';
 import { findStation, markConnected, markDisconnected, touchStation } from './station-store.ts';
+import { smartMetrics } from './ocpp-smart-metrics.ts';
+import { createSmartCharging, type StationLink } from './smart-charging.ts';
 import { parseOcppPath, refuseUpgrade } from './upgrade.ts';
 
 export type { CsmsEvents } from './handler-context.ts';
@@ -56,9 +62,12 @@ export interface Csms {
 /** Where the server mounts: identity = the path segment after it. */
 export const OCPP_ENDPOINT = '/ocpp';
 
-const VERSIONS: Record<string, OcppVersion> = { 'ocpp2.0.1': '2.0.1', 'ocpp1.6': '1.6' };
+const VERSIONS: Record<string, OcppVersion> = { 'ocpp2.1': '2.1', 'ocpp2.0.1': '2.0.1', 'ocpp1.6': '1.6' };
 const TABLES: Record<OcppVersion, HandlerTable> = {
-  '2.0.1': { ...notifications201, ...handlers201 },
+  // OCPP 2.1 is a superset of 2.0.1 for every message gridflex handles (same required fields; the
+  // params are validated against the 2.1 schemas), so the same handlers serve both.
+  '2.1': { ...notifications201, ...handlers201, ...evScheduleHandlers2x },
+  '2.0.1': { ...notifications201, ...handlers201, ...evScheduleHandlers2x },
   '1.6': { ...notifications16, ...handlers16 },
 };
 /** last_seen_at is refreshed at most this often by ordinary traffic (heartbeats always write). */
@@ -90,10 +99,13 @@ export function createCsms(deps: CsmsDeps): Csms {
   /** Connection bookkeeping per station runs in order, so a quick disconnect cannot be overtaken by its own connect. */
   const stateChains = new Map<string, Promise<unknown>>();
   let closing = false;
+  const smart = createSmartCharging({ db, log, metrics, config });
 
   const server = new RPCServer({
-    protocols: [SUBPROTOCOL['2.0.1'], SUBPROTOCOL['1.6']],
+    // Preference order: the first of ours the station also offers wins.
+    protocols: [SUBPROTOCOL['2.1'], SUBPROTOCOL['2.0.1'], SUBPROTOCOL['1.6']],
     strictMode: true,
+    strictModeValidators: [ocpp21Validator()],
     callTimeoutMs: config.OCPP_CALL_TIMEOUT_MS,
     // OCPP-J §4.1.1: one outstanding CALL per connection.
     callConcurrency: 1,
@@ -133,9 +145,25 @@ export function createCsms(deps: CsmsDeps): Csms {
         log.warn(fields, 'OCPP connection from an unknown station refused (404)');
         return reject(404, 'Not Found');
       }
-      // Security profile 1: ocpp-rpc only hands over a password when the Basic username equals the
-      // identity in the URL, so "username = station id" is checked by construction.
-      if (!handshake.password || !(await verifyStationPassword(db, station.stationId, handshake.password))) {
+      const profile = await stationSecurityProfile(db, station.stationId);
+      const transport = transportOf(handshake.request);
+      // Profiles 2 and 3 need TLS: on our own socket (ocpp-tls.ts), or terminated by a trusted proxy
+      // in front of us when OCPP_TLS_OFFLOADED is set (profile 2 only: the proxy keeps the certificate).
+      if (profile >= 2 && !(transport.tls || (profile === 2 && config.OCPP_TLS_OFFLOADED))) {
+        log.warn({ ...fields, securityProfile: profile }, 'OCPP connection without TLS refused for a TLS station (401)');
+        return reject(401, 'Unauthorized');
+      }
+      if (profile === 3) {
+        // Security profile 3: the client certificate authenticates the station. It must chain to our CA
+        // and its subject CN must be the station identity (OCPP 2.0.1 Part 2 §A00 "TLS with Client Side
+        // Certificates"; 1.6 Security Whitepaper §2.5: the serial number / identity is in the CN).
+        if (!transport.certAuthorized || transport.certCommonName !== station.stationId) {
+          log.warn({ ...fields, certCommonName: transport.certCommonName ?? null, certAuthorized: transport.certAuthorized }, 'OCPP connection with a missing, untrusted or foreign client certificate refused (401)');
+          return reject(401, 'Unauthorized');
+        }
+      } else if (!handshake.password || !(await verifyStationPassword(db, station.stationId, handshake.password))) {
+        // Security profiles 1 and 2: ocpp-rpc only hands over a password when the Basic username
+        // equals the identity in the URL, so "username = station id" is checked by construction.
         log.warn(fields, 'OCPP connection with missing or wrong credentials refused (401)');
         return reject(401, 'Unauthorized');
       }
@@ -187,6 +215,18 @@ export function createCsms(deps: CsmsDeps): Csms {
       config,
       areaChanged: (reason) => safeEvent('areaChanged', { stationId }, () => events.areaChanged(session.gridAreaId, reason)),
       stationConnected: () => safeEvent('stationConnected', { stationId }, () => events.stationConnected(stationId, session.gridAreaId)),
+      meterCheck: {
+        stationId,
+        gridAreaId: session.gridAreaId,
+        toleranceKw: config.OCPP_COMPLIANCE_TOLERANCE_KW,
+        intervalMinutes: config.INTERVAL_MINUTES,
+        onResult: (ok) => smartMetrics(metrics).complianceChecks.inc({ grid_area: session.gridAreaId, kind: 'meter', result: ok ? 'ok' : 'deviation' }),
+      },
+      booted: () => {
+        // After the BootNotification answer is written (ocpp-rpc sends it in the same tick that its
+        // handler promise settles), so the station sees Accepted before our first CALL (B01.FR.04).
+        setTimeout(() => track('boot setup', { stationId }, smart.afterBoot(linkOf(stationId, conn)).finally(() => ctx.stationConnected())), 0);
+      },
     };
     attachHandlers(client, TABLES[version], ctx);
 
@@ -233,7 +273,21 @@ export function createCsms(deps: CsmsDeps): Csms {
     );
   });
 
+  function linkOf(stationId: string, c: Connection): StationLink {
+    return {
+      stationId,
+      gridAreaId: c.gridAreaId,
+      version: c.version,
+      call: (method, params) => c.client.call(method, params, { callTimeoutMs: config.OCPP_CALL_TIMEOUT_MS }),
+    };
+  }
+
   const channel = createOcppChannel({
+    onAcked(msg) {
+      const c = connections.get(msg.target);
+      if (!c || closing) return;
+      track('closed-loop check', { stationId: msg.target }, smart.afterAck(linkOf(msg.target, c), msg.action, msg.payload));
+    },
     lookup(stationId) {
       const c = connections.get(stationId);
       if (!c || c.client.state !== OPEN) return undefined;

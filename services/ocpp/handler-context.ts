@@ -9,9 +9,11 @@
 import { createRequire } from 'node:module';
 import { createRPCError } from 'ocpp-rpc';
 import type { OcppVersion } from '../../grid-adapters/ocpp/profiles.ts';
+import { actions21 } from '../../grid-adapters/ocpp/schemas-21.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Db } from '../store/db.ts';
+import type { MeterCheck } from './meter-ingest.ts';
 
 export interface CsmsEvents {
   areaChanged(gridAreaId: string, reason: string): void;
@@ -29,6 +31,13 @@ export interface HandlerContext {
   areaChanged(reason: string): void;
   /** Tells the orchestrator the station (re)booted. Never throws. */
   stationConnected(): void;
+  /**
+   * Call from BootNotification: once the answer is on the wire, reads the station's capabilities,
+   * queues the failsafe TxDefaultProfile, then calls stationConnected(). Never throws.
+   */
+  booted(): void;
+  /** Meter values vs setpoints (closed loop): passed to ingestReadings. */
+  meterCheck: MeterCheck;
 }
 
 /** A handler over untyped params, as the connection calls it. */
@@ -88,6 +97,10 @@ const known = new Map<OcppVersion, string[]>();
 /** Actions with a request schema in the official schema set ocpp-rpc bundles for the version. */
 export function knownActions(version: OcppVersion): string[] {
   let list = known.get(version);
+  if (!list && version === '2.1') {
+    list = actions21();
+    known.set(version, list);
+  }
   if (!list) {
     const file = version === '1.6' ? 'ocpp-rpc/lib/schemas/ocpp1_6.json' : 'ocpp-rpc/lib/schemas/ocpp2_0_1.json';
     const schemas = requireJson(file) as { $id?: string }[];

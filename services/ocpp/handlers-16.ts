@@ -30,8 +30,9 @@ export const handlers16: HandlerTable = {
       await audit(q, `station:${ctx.stationId}`, 'ocpp.BootNotification', ctx.stationId, { vendor: p.chargePointVendor, model: p.chargePointModel });
     });
     ctx.log.info({ vendor: p.chargePointVendor, model: p.chargePointModel }, 'charge point booted');
-    // A rebooted charge point has lost its charging profiles: re-plan and re-send them.
-    ctx.stationConnected();
+    // A rebooted charge point has lost its charging profiles: read its capabilities, set the failsafe
+    // TxDefaultProfile, then re-plan and re-send them (after this answer is sent).
+    ctx.booted();
     return { status: 'Accepted', currentTime: now(), interval: ctx.config.OCPP_HEARTBEAT_INTERVAL_S };
   }),
 
@@ -116,7 +117,7 @@ export const handlers16: HandlerTable = {
       // The transactionId links the values to the session; without one, the open session on the
       // connector (if any). connectorId 0 is the charge point's main meter.
       const session = p.transactionId !== undefined ? await findSession(q, ctx.stationId, String(p.transactionId)) : undefined;
-      if (session) return ingestReadings(q, { nodeId: session.evseId, sessionId: session.id }, readings);
+      if (session) return ingestReadings(q, { nodeId: session.evseId, sessionId: session.id }, readings, ctx.meterCheck);
       if (p.connectorId === 0) return ingestReadings(q, { nodeId: ctx.stationId, sessionId: null }, readings);
       const evse = await findEvse(q, ctx.stationId, p.connectorId);
       if (!evse) {
@@ -124,7 +125,7 @@ export const handlers16: HandlerTable = {
         return 0;
       }
       const open = p.transactionId === undefined ? await activeSessionOnEvse(q, evse.id) : undefined;
-      return ingestReadings(q, { nodeId: evse.id, sessionId: open?.id ?? null }, readings);
+      return ingestReadings(q, { nodeId: evse.id, sessionId: open?.id ?? null }, readings, ctx.meterCheck);
     });
     return {};
   }),

@@ -22,8 +22,9 @@ export const handlers201: HandlerTable = {
       await audit(q, `station:${ctx.stationId}`, 'ocpp.BootNotification', ctx.stationId, { reason: p.reason, vendor: p.chargingStation.vendorName, model: p.chargingStation.model });
     });
     ctx.log.info({ reason: p.reason, vendor: p.chargingStation.vendorName, model: p.chargingStation.model }, 'station booted');
-    // A rebooted station has lost its charging profiles: re-plan and re-send them.
-    ctx.stationConnected();
+    // A rebooted station has lost its charging profiles: read its capabilities, set the failsafe
+    // TxDefaultProfile, then re-plan and re-send them (after this answer is sent).
+    ctx.booted();
     return { currentTime: now(), interval: ctx.config.OCPP_HEARTBEAT_INTERVAL_S, status: 'Accepted' };
   }),
 
@@ -56,7 +57,7 @@ export const handlers201: HandlerTable = {
         return 0;
       }
       const session = await activeSessionOnEvse(q, evse.id);
-      return ingestReadings(q, { nodeId: evse.id, sessionId: session?.id ?? null }, readings);
+      return ingestReadings(q, { nodeId: evse.id, sessionId: session?.id ?? null }, readings, ctx.meterCheck);
     });
     return {};
   }),

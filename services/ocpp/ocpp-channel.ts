@@ -13,8 +13,10 @@
 import { createRequire } from 'node:module';
 import type { Validator } from 'ocpp-rpc/lib/validator.js';
 import type { OcppVersion } from '../../grid-adapters/ocpp/profiles.ts';
+import { ocpp21Validator } from '../../grid-adapters/ocpp/schemas-21.ts';
 import type { Config } from '../config.ts';
 import type { ChannelHandler, DeliveryResult } from '../core/delivery.ts';
+import type { OutboxRow } from '../store/outbox-store.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { isRpcError } from './handler-context.ts';
@@ -28,11 +30,12 @@ export interface CallTarget {
 // the module is CommonJS with an array as its export, which its .d.ts does not describe).
 const standardValidators = createRequire(import.meta.url)('ocpp-rpc/lib/standard-validators.js') as readonly Validator[];
 
-export const SUBPROTOCOL: Record<OcppVersion, string> = { '1.6': 'ocpp1.6', '2.0.1': 'ocpp2.0.1' };
+export const SUBPROTOCOL: Record<OcppVersion, string> = { '1.6': 'ocpp1.6', '2.0.1': 'ocpp2.0.1', '2.1': 'ocpp2.1' };
 
 /** Validates a request payload against the official schema of a version, as strict mode will. */
 export function checkOutbound(version: OcppVersion, action: string, payload: unknown): string | undefined {
-  const validator = standardValidators.find((v) => v.subprotocol === SUBPROTOCOL[version]);
+  // 2.1: ocpp-rpc's bundled 2.1 validator cannot find its schemas (grid-adapters/ocpp/schemas-21.ts).
+  const validator = version === '2.1' ? ocpp21Validator() : standardValidators.find((v) => v.subprotocol === SUBPROTOCOL[version]);
   if (!validator) return `no schema for ${SUBPROTOCOL[version]}`;
   try {
     validator.validate(`urn:${action}.req`, payload);
@@ -42,7 +45,16 @@ export function checkOutbound(version: OcppVersion, action: string, payload: unk
   }
 }
 
-export function createOcppChannel(deps: { lookup(stationId: string): CallTarget | undefined; config: Config; metrics: Metrics; log: Logger }): ChannelHandler {
+export interface OcppChannelDeps {
+  lookup(stationId: string): CallTarget | undefined;
+  config: Config;
+  metrics: Metrics;
+  log: Logger;
+  /** Called (not awaited) after the station acknowledged a message: the closed-loop read-back hooks in here. */
+  onAcked?(msg: OutboxRow, target: CallTarget): void;
+}
+
+export function createOcppChannel(deps: OcppChannelDeps): ChannelHandler {
   const { config, metrics, log } = deps;
   return async (msg) => {
     const target = deps.lookup(msg.target);
@@ -66,6 +78,7 @@ export function createOcppChannel(deps: { lookup(stationId: string): CallTarget 
       result = fromError(err);
     }
     count(result.outcome);
+    if (result.outcome === 'acked') deps.onAcked?.(msg, target);
     if (result.outcome !== 'acked') log.info({ stationId: msg.target, outboxId: msg.id, action: msg.action, outcome: result.outcome, error: 'error' in result ? result.error : undefined }, 'OCPP CALL not acknowledged');
     return result;
   };

@@ -34,7 +34,7 @@ export const transactionHandlers201: HandlerTable = {
         opened = started.created;
         if (opened) await audit(q, actor, 'ocpp.TransactionStarted', session.id, { evseId: evse.id, transactionId, triggerReason: p.triggerReason });
       }
-      await ingestReadings(q, { nodeId: session.evseId, sessionId: session.id }, readings);
+      await ingestReadings(q, { nodeId: session.evseId, sessionId: session.id }, readings, ctx.meterCheck);
       if (p.eventType === 'Ended') {
         const reason = p.transactionInfo.stoppedReason ?? p.triggerReason;
         await stopSession(q, session.id, atMs, reason);

@@ -260,6 +260,14 @@ describe('e2e: OSCP forecast → GLPK allocation → OCPP charging profiles', fu
     const oscpOut = (await api('GET', `/outbox?target=${peers[0]!.id}`)).body.messages as { action: string; state: string }[];
     assert.ok(oscpOut.length >= 2);
     for (const m of oscpOut) assert.equal(m.state, 'acked', `OSCP ${m.action} to the DSO was ${m.state}`);
+    // closed loop: the stations' composite schedules were read back and match what was sent
+    await waitUntil('composite read-backs', async () => ((await api('GET', '/grid-areas/ga-e2e/compliance')).body.compliance as { checks: number }).checks > 0);
+    const c = (await api('GET', '/grid-areas/ga-e2e/compliance')).body.compliance as { checks: number; deviations: number };
+    if (c.deviations > 0) console.log(JSON.stringify(await g.db.query("SELECT station_id, ocpp_evse_id, kind, excess_kw, detail, at FROM ocpp_compliance WHERE NOT ok ORDER BY at"), null, 0));
+    assert.equal(c.deviations, 0, JSON.stringify(c));
+    const cs = (await api('GET', '/stations/CS-16/compliance')).body;
+    assert.equal(cs.flag, null);
+    assert.equal((cs.capabilities as { maxPeriods?: number }).maxPeriods, 48);
     const alloc = await api('GET', '/grid-areas/ga-e2e/allocation');
     assert.equal(alloc.status, 200);
     assert.equal((alloc.body.run as { verified: boolean }).verified, true);

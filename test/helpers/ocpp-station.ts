@@ -5,9 +5,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { RPCClient } from 'ocpp-rpc';
+import { ocpp21TestValidator } from './ocpp-schemas.ts';
 
-export type TestOcppVersion = '1.6' | '2.0.1';
+/** TLS client settings (PEM): the CA to trust, and a client certificate for security profile 3. */
+export interface TlsClientOptions {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+export type TestOcppVersion = '1.6' | '2.0.1' | '2.1';
+const PROTOCOL: Record<TestOcppVersion, string> = { '1.6': 'ocpp1.6', '2.0.1': 'ocpp2.0.1', '2.1': 'ocpp2.1' };
 type ClientOptions = ConstructorParameters<typeof RPCClient>[0];
 
 export interface StationClientOptions {
@@ -19,17 +29,22 @@ export interface StationClientOptions {
   /** false: lets a test send schema-invalid messages. */
   strict?: boolean;
   callTimeoutMs?: number;
+  /** For wss:// endpoints. */
+  tls?: TlsClientOptions;
 }
 
 export function stationClient(o: StationClientOptions): RPCClient {
   const options: Partial<ClientOptions> = {
     endpoint: o.endpoint,
     identity: o.identity,
-    protocols: [o.version === '1.6' ? 'ocpp1.6' : 'ocpp2.0.1'],
+    protocols: [PROTOCOL[o.version]],
     strictMode: o.strict ?? true,
+    // ocpp-rpc's bundled 2.1 validator cannot find its schemas (see ocpp-schemas.ts): use the re-keyed one.
+    strictModeValidators: [ocpp21TestValidator],
     reconnect: false,
     callTimeoutMs: o.callTimeoutMs ?? 5_000,
     ...(o.password === undefined ? {} : { password: o.password }),
+    ...(o.tls ? { wsOpts: { ...o.tls } } : {}),
   };
   return new RPCClient(options as ClientOptions);
 }
@@ -53,7 +68,7 @@ export interface UpgradeOutcome {
  * Sends a raw WebSocket upgrade request and reports the server's answer. Raw on purpose: a WebSocket
  * client library aborts by itself when the server picks no subprotocol, which is the case to observe.
  */
-export function probeUpgrade(url: string, opts: { protocols?: string[]; user?: string; password?: string } = {}): Promise<UpgradeOutcome> {
+export function probeUpgrade(url: string, opts: { protocols?: string[]; user?: string; password?: string; tls?: TlsClientOptions } = {}): Promise<UpgradeOutcome> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {
       Connection: 'Upgrade',
@@ -63,7 +78,7 @@ export function probeUpgrade(url: string, opts: { protocols?: string[]; user?: s
       'Sec-WebSocket-Protocol': (opts.protocols ?? ['ocpp2.0.1']).join(', '),
     };
     if (opts.user !== undefined) headers.Authorization = 'Basic ' + Buffer.from(`${opts.user}:${opts.password ?? ''}`).toString('base64');
-    const req = request(url.replace(/^ws/, 'http'), { headers });
+    const req = url.startsWith('wss:') ? httpsRequest(url.replace(/^wss/, 'https'), { headers, ...opts.tls }) : request(url.replace(/^ws/, 'http'), { headers });
     const timer = setTimeout(() => {
       req.destroy();
       reject(new Error('probe timed out'));

@@ -274,6 +274,8 @@ forEachDriver('OCPP CSMS end to end', (get) => {
     const horizon = { startMs: Math.floor(Date.now() / 900_000) * 900_000, intervalMinutes: 15, count: 8 };
 
     async function claimOne(target: string, payload: object, action = 'SetChargingProfile'): Promise<OutboxRow> {
+      // Only this test's row: drop what the boot queued (the failsafe TxDefaultProfile, tested in ocpp-smart.e2e).
+      await get().query(`DELETE FROM outbox WHERE target = $1 AND state IN ('pending','in_flight')`, [target]);
       await enqueue(get(), { channel: 'ocpp', target, action, payload, dedupeKey: `test/${target}/${Math.random()}` });
       const [row] = await claimDue(get(), { channel: 'ocpp', target, limit: 1, staleMs: 60_000 });
       assert.ok(row);
