@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Allocation } from '../../optimizer/model.ts';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../store/db.ts';
-import { enqueue } from '../store/outbox-store.ts';
+import { enqueueMany, type OutboxMessage } from '../store/outbox-store.ts';
 import { areaCapabilities, planOptionsFrom } from '../ocpp/plan-options.ts';
 import { listAreaNodes } from '../store/topology-store.ts';
 
@@ -27,7 +27,7 @@ export async function planDispatch(
   const caps = await areaCapabilities(q, p.gridAreaId);
   const schedules = new Map(p.allocation.evses.map((e) => [e.evseId, e]));
   const count = p.allocation.horizon.count;
-  let messages = 0;
+  const out: OutboxMessage[] = [];
   for (const station of nodes.filter((n) => n.kind === 'station')) {
     const evses = nodes.filter((n) => n.kind === 'evse' && n.parentId === station.id);
     const stationCapKw = Array<number>(count).fill(0);
@@ -39,7 +39,7 @@ export async function planDispatch(
       planEvses.push({ evseNodeId: e.id, ocppEvseId: e.ocppEvseId ?? 1, transactionId: p.txByEvse.get(e.id) ?? null, kw: s.kw });
     }
     const mqttTopic = `${p.config.MQTT_TOPIC_PREFIX}/setpoints/${station.id}`;
-    await enqueue(q, {
+    out.push({
       channel: 'mqtt', target: mqttTopic, action: 'publish', runId: p.runId, dedupeKey: `mqtt/${station.id}`,
       payload: {
         stationId: station.id, gridAreaId: p.gridAreaId, runId: p.runId, unit: 'kW',
@@ -47,7 +47,6 @@ export async function planDispatch(
         stationCapKw, evses: planEvses.map((e) => ({ evseId: e.evseNodeId, transactionId: e.transactionId, kw: e.kw })),
       },
     });
-    messages++;
     const version = versionOf.get(station.id);
     if (!version) continue;
     const plan: StationPlan = {
@@ -67,11 +66,10 @@ export async function planDispatch(
       continue;
     }
     for (const prof of profiles) {
-      await enqueue(q, { channel: 'ocpp', target: station.id, action: prof.action, payload: prof.payload, dedupeKey: `ocpp/${prof.slot}`, runId: p.runId });
-      messages++;
+      out.push({ channel: 'ocpp', target: station.id, action: prof.action, payload: prof.payload, dedupeKey: `ocpp/${prof.slot}`, runId: p.runId });
     }
   }
-  return messages;
+  return enqueueMany(q, out);
 }
 
 function normaliseVersion(v: string | null): '1.6' | '2.0.1' | '2.1' | undefined {

@@ -36,6 +36,33 @@ export async function enqueue(q: Queryable, m: OutboxMessage): Promise<number> {
   return Number(row!.id);
 }
 
+/**
+ * Enqueues many messages in two statements (one supersede, one multi-row insert), keeping their order:
+ * a re-allocation of a large area writes thousands of profiles, and one round trip per row was the
+ * largest part of the time until stations had their new profiles. Within the batch the last message of a
+ * dedupe key wins.
+ */
+export async function enqueueMany(q: Queryable, msgs: OutboxMessage[]): Promise<number> {
+  const lastOfKey = new Map<string, number>();
+  msgs.forEach((m, i) => m.dedupeKey && lastOfKey.set(m.dedupeKey, i));
+  const batch = msgs.filter((m, i) => !m.dedupeKey || lastOfKey.get(m.dedupeKey) === i);
+  if (batch.length === 0) return 0;
+  const keys = [...lastOfKey.keys()];
+  if (keys.length > 0) {
+    await q.query(`UPDATE outbox SET state = 'superseded', updated_at = now() WHERE dedupe_key = ANY($1::text[]) AND state IN ('pending','in_flight')`, [keys]);
+  }
+  await q.query(
+    `INSERT INTO outbox (channel, target, action, payload, dedupe_key, run_id)
+     SELECT c, t, a, p, k, r FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::bigint[]) WITH ORDINALITY AS x(c, t, a, p, k, r, o)
+     ORDER BY o`,
+    [
+      batch.map((m) => m.channel), batch.map((m) => m.target), batch.map((m) => m.action),
+      batch.map((m) => JSON.stringify(m.payload)), batch.map((m) => m.dedupeKey ?? null), batch.map((m) => m.runId ?? null),
+    ],
+  );
+  return batch.length;
+}
+
 interface Row {
   id: number;
   channel: OutboxChannel;

@@ -5,7 +5,7 @@ import { loadConfig } from '../../services/config.ts';
 import { createMetrics } from '../../services/metrics.ts';
 import { createDispatcher } from '../../services/core/outbox-dispatcher.ts';
 import type { DeliveryResult } from '../../services/core/delivery.ts';
-import { backlog, enqueue, makeDueNow, recentOutbox } from '../../services/store/outbox-store.ts';
+import { backlog, claimDue, enqueue, enqueueMany, makeDueNow, recentOutbox } from '../../services/store/outbox-store.ts';
 import type { OutboxRow } from '../../services/store/outbox-store.ts';
 
 const config = loadConfig({ OUTBOX_MAX_ATTEMPTS: '3', OUTBOX_RETRY_BASE_MS: '10', OUTBOX_POLL_MS: '50' });
@@ -72,6 +72,25 @@ forEachDriver('outbox dispatcher', (get) => {
     assert.deepEqual(delivered, [{ v: 2 }]);
     assert.deepEqual((await recentOutbox(db, { target: 'topic/x', limit: 5 })).map((m) => m.state), ['acked', 'superseded']);
     await d.stop();
+  });
+
+  it('enqueues a batch in order, superseding older undelivered messages and keeping the last of a key', async () => {
+    const db = get();
+    await enqueue(db, { channel: 'ocpp', target: 'batch-cs', action: 'SetChargingProfile', payload: { v: 0 }, dedupeKey: 'batch/max' });
+    const n = await db.tx((q) =>
+      enqueueMany(q, [
+        { channel: 'ocpp', target: 'batch-cs', action: 'SetChargingProfile', payload: { v: 1 }, dedupeKey: 'batch/max', runId: 7 },
+        { channel: 'ocpp', target: 'batch-cs', action: 'SetChargingProfile', payload: { v: 2 }, dedupeKey: 'batch/tx/1', runId: 7 },
+        { channel: 'ocpp', target: 'batch-cs', action: 'SetChargingProfile', payload: { v: 3 }, dedupeKey: 'batch/max', runId: 7 },
+        { channel: 'mqtt', target: 'batch/topic', action: 'publish', payload: { v: 4 } },
+      ]),
+    );
+    assert.equal(n, 3);
+    const rows = await recentOutbox(db, { target: 'batch-cs', limit: 10 });
+    assert.deepEqual(rows.map((r) => [r.state, r.payload]).reverse(), [['superseded', { v: 0 }], ['pending', { v: 2 }], ['pending', { v: 3 }]]);
+    const due = await claimDue(db, { target: 'batch-cs', limit: 10, staleMs: 60_000 });
+    assert.deepEqual(due.map((r) => r.payload), [{ v: 2 }, { v: 3 }]);
+    assert.equal(due[0]!.runId, 7);
   });
 
   it('survives a handler that throws: counted as a retry, never lost', async () => {
