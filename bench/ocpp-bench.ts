@@ -28,7 +28,7 @@ import { createCsms } from '../services/ocpp/csms.ts';
 import { attachOcppUpgrades } from '../services/ocpp/ocpp-tls.ts';
 import type { Db } from '../services/store/db.ts';
 import { migrate } from '../services/store/migrate.ts';
-import { makeDueNow, enqueue } from '../services/store/outbox-store.ts';
+import { makeDueNow, enqueueMany } from '../services/store/outbox-store.ts';
 import { createPgDb } from '../services/store/pg-db.ts';
 import { createPgliteDb } from '../services/store/pglite-db.ts';
 
@@ -132,9 +132,8 @@ async function runSize(n: number): Promise<string> {
   const m1 = await msgCount();
   tracking = true;
   const t0 = performance.now();
-  await db.tx(async (q) => {
-    for (const p of plans) await enqueue(q, { channel: 'ocpp', target: p.stationId, action: p.msg.action, payload: p.msg.payload, dedupeKey: `ocpp/${p.msg.slot}` });
-  });
+  // as the dispatch plan does: one batch (enqueueMany) in the run's transaction
+  await db.tx((q) => enqueueMany(q, plans.map((p) => ({ channel: 'ocpp' as const, target: p.stationId, action: p.msg.action, payload: p.msg.payload, dedupeKey: `ocpp/${p.msg.slot}` }))));
   const enqueuedMs = performance.now() - t0;
   const tKick = performance.now();
   dispatcher.kick();
