@@ -193,7 +193,8 @@ export class SimStation {
     const evMax = this.opts.evMaxKw ?? 11;
     if (!this.tx.has(evseId)) return 0;
     let kw = evMax;
-    const tx = this.profiles.get(`TxProfile/${evseId}`);
+    // a TxProfile for the transaction wins; until it arrives the TxDefaultProfile applies (OCPP stacking)
+    const tx = this.profiles.get(`TxProfile/${evseId}`) ?? this.profiles.get(`TxDefaultProfile/${evseId}`) ?? this.profiles.get('TxDefaultProfile/0');
     if (tx) kw = Math.min(kw, this.limitKw(tx, atMs) ?? kw);
     const max = this.profiles.get('ChargingStationMaxProfile/0') ?? this.profiles.get('ChargePointMaxProfile/0');
     if (max) {

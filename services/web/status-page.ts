@@ -6,6 +6,7 @@ import { latestRun, setpointsOfRun } from '../store/allocation-store.ts';
 import { recentOutbox } from '../store/outbox-store.ts';
 import { recentAudit } from '../store/audit-store.ts';
 import { listOscpPeers } from '../oscp/index.ts';
+import { complianceSummary } from '../ocpp/smart-store.ts';
 import { intervalStartMs } from '../../optimizer/model.ts';
 import { iso, toMs } from '../store/rows.ts';
 import type { Authenticator } from '../http/route.ts';
@@ -127,7 +128,9 @@ async function areaSection(db: Db, areaId: string, name: string | null, nowMs: n
   });
   const unmet = Array.isArray(run.unmet) ? (run.unmet as { kwh: number }[]).reduce((s, u) => s + u.kwh, 0) : 0;
   const stations = nodes.filter((n) => n.kind === 'station').length;
-  return `${head}<p>run #${run.id} (${esc(run.trigger)}) · ${esc(run.status)} · solved in ${run.solveMs.toFixed(0)} ms · ${stations} stations · unmet energy ${unmet.toFixed(1)} kWh · ${esc(run.createdAt)}</p>${chart}`;
+  const comp = await complianceSummary(db, { gridAreaId: areaId }, nowMs - 86_400_000);
+  const compText = comp.checks === 0 ? 'no compliance checks yet' : `compliance (24 h): ${comp.checks - comp.deviations}/${comp.checks} checks within the profiles${comp.deviations ? `, largest excess ${comp.maxExcessKw.toFixed(1)} kW` : ''}`;
+  return `${head}<p>run #${run.id} (${esc(run.trigger)}) · ${esc(run.status)} · solved in ${run.solveMs.toFixed(0)} ms · ${stations} stations · unmet energy ${unmet.toFixed(1)} kWh · ${esc(compText)} · ${esc(run.createdAt)}</p>${chart}`;
 }
 
 function page(title: string, content: string): string {
