@@ -88,6 +88,14 @@ export const configSchema = z.object({
   /** OpenADR 3 VTN: MQTT broker URI announced in GET /notifiers (MQTT notifications are published only when set). */
   OPENADR_MQTT_BROKER_URL: url(['mqtt:', 'mqtts:', 'ws:', 'wss:']).optional(),
   /** OpenADR 3: how far ahead (days) looping events (event.duration longer than their intervals) are expanded into signals. */
+  /**
+   * OpenADR SIMPLE levels 0..3 as the share of a node's static import limit taken away while the level
+   * is in force (comma-separated, e.g. "0,0.25,0.5,0.75": level 2 leaves 50 % of the limit).
+   */
+  OPENADR_SIMPLE_REDUCTIONS: z
+    .string()
+    .regex(/^\s*(0(\.\d+)?|1(\.0+)?)(\s*,\s*(0(\.\d+)?|1(\.0+)?)){3}\s*$/, 'four comma-separated shares between 0 and 1 (levels 0..3)')
+    .default('0,0.25,0.5,0.75'),
   OPENADR_SIGNAL_HORIZON_DAYS: z.coerce.number().int().min(1).max(366).default(14),
   /** gridflex as OpenADR 3 VEN: base URL of the upstream VTN (unset: no VEN client). */
   OPENADR_VEN_VTN_URL: url(['http:', 'https:']).optional(),

@@ -26,7 +26,7 @@ import { areaRoutes } from './api/area-routes.ts';
 import { stationRoutes } from './api/station-routes.ts';
 import { oscpPeerRoutes } from './api/oscp-peer-routes.ts';
 import {
-  createOpenadrVtn, openadrAdminRoutes, openadrEnvelopeSource, openadrPriceSource, openadrVenFromConfig,
+  createOpenadrVtn, openadrAdminRoutes, openadrEnvelopeSource, openadrPriceSource, openadrSimpleEnvelopeSource, openadrVenFromConfig, parseSimpleReductions,
   OPENADR_VTN_BASE_PATH, OPENADR_301_BASE_PATH, OPENADR_VEN_CALLBACK_PATH,
 } from './openadr/index.ts';
 import { statusPage } from './web/status-page.ts';
@@ -77,7 +77,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
   const orchestrator = createOrchestrator({
     db, log, metrics, config, dispatcher, solver,
     loadForecasts: oscpEnvelopeLoader(config),
-    envelopeSources: [openadrEnvelopeSource],
+    envelopeSources: [openadrEnvelopeSource, openadrSimpleEnvelopeSource(parseSimpleReductions(config.OPENADR_SIMPLE_REDUCTIONS))],
     priceSource: openadrPriceSource,
     afterAllocation: (q, a) => oscpAfterAllocation(q, { ...a, config }),
   });

@@ -14,3 +14,4 @@ export { OPT_OUT_PAYLOAD } from './report-routes.ts';
 export { openadrAdminRoutes } from './admin-routes.ts';
 export { createOpenadrVenClient, openadrVenFromConfig, OPENADR_VEN_CALLBACK_PATH, type VenClient, type VenClientOptions, type SyncResult } from './ven-client.ts';
 export { openadrPriceSource } from './price-source.ts';
+export { openadrSimpleEnvelopeSource, parseSimpleReductions } from './simple-levels.ts';
