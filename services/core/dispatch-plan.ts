@@ -1,10 +1,11 @@
-import { buildStationProfiles, type ProfileMessage, type StationPlan } from '../../grid-adapters/ocpp/profiles.ts';
+import { buildStationProfiles, txSlot, type ProfileMessage, type StationPlan } from '../../grid-adapters/ocpp/profiles.ts';
 import type { Logger } from 'pino';
-import type { Allocation } from '../../optimizer/model.ts';
+import type { Allocation, EvseSchedule } from '../../optimizer/model.ts';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../store/db.ts';
 import { enqueueMany, type OutboxMessage } from '../store/outbox-store.ts';
 import { areaCapabilities, planOptionsFrom } from '../ocpp/plan-options.ts';
+import { buildSaScheduleProfile } from '../../grid-adapters/iso15118/sa-schedules.ts';
 import { listAreaNodes } from '../store/topology-store.ts';
 
 /**
@@ -25,6 +26,15 @@ export async function planDispatch(
   const versionOf = new Map(states.map((s) => [s.station_id, normaliseVersion(s.ocpp_version)]));
   // what each station reported at boot: periods per schedule and rate unit (2.x SmartChargingCtrlr, 1.6 ChargingScheduleMaxPeriods)
   const caps = await areaCapabilities(q, p.gridAreaId);
+  // Sessions that told their needs over ISO 15118 (NotifyEVChargingNeeds sets the departure): their
+  // TxProfile carries schedules the station turns into the EV's SAScheduleList (OCPP 2.0.1 K15).
+  const iso15118 = new Set(
+    (await q.query<{ evse_id: string }>(
+      `SELECT s.evse_id FROM charging_session s JOIN topology_node n ON n.id = s.evse_id
+       WHERE n.grid_area_id = $1 AND s.stopped_at IS NULL AND s.departure_at IS NOT NULL`,
+      [p.gridAreaId],
+    )).map((r) => r.evse_id),
+  );
   const schedules = new Map(p.allocation.evses.map((e) => [e.evseId, e]));
   const count = p.allocation.horizon.count;
   const out: OutboxMessage[] = [];
@@ -66,10 +76,30 @@ export async function planDispatch(
       continue;
     }
     for (const prof of profiles) {
-      out.push({ channel: 'ocpp', target: station.id, action: prof.action, payload: prof.payload, dedupeKey: `ocpp/${prof.slot}`, runId: p.runId });
+      out.push({ channel: 'ocpp', target: station.id, action: prof.action, payload: saScheduleInstead(prof, plan, schedules, iso15118) ?? prof.payload, dedupeKey: `ocpp/${prof.slot}`, runId: p.runId });
     }
   }
   return enqueueMany(q, out);
+}
+
+/**
+ * For a 2.x TxProfile of a session with ISO 15118 needs: the same profile (same id, slot and stack
+ * level) with up to three schedules for the EV to choose from (plan, cap, cautious flat), built by
+ * grid-adapters/iso15118. Every schedule stays within the plan's caps, so the grid limit holds whichever
+ * the EV picks. Returns undefined to keep the plain TxProfile.
+ */
+function saScheduleInstead(prof: ProfileMessage, plan: StationPlan, schedules: Map<string, EvseSchedule>, iso15118: Set<string>): object | undefined {
+  if (plan.version === '1.6') return undefined;
+  const evse = plan.evses.find((e) => e.transactionId !== null && prof.slot === txSlot(plan.stationId, e.ocppEvseId));
+  if (!evse || !iso15118.has(evse.evseNodeId)) return undefined;
+  const s = schedules.get(evse.evseNodeId);
+  return buildSaScheduleProfile({
+    version: plan.version, ocppEvseId: evse.ocppEvseId, transactionId: evse.transactionId!, horizon: plan.horizon, kw: evse.kw,
+    ...(s ? { capKw: s.capKw } : {}),
+    ...(plan.unit ? { unit: plan.unit } : {}),
+    ...(plan.voltageV ? { voltageV: plan.voltageV } : {}),
+    ...(plan.phases ? { phases: plan.phases } : {}),
+  });
 }
 
 function normaliseVersion(v: string | null): '1.6' | '2.0.1' | '2.1' | undefined {

@@ -173,6 +173,19 @@ describe('e2e: OSCP forecast → GLPK allocation → OCPP charging profiles', fu
       }
       assert.ok(sum <= levels(i) + 1e-6, `interval ${i}: stations may draw ${sum.toFixed(2)} kW, forecast allows ${levels(i)} kW`);
     }
+    // The session that told its needs over ISO 15118 gets schedules to choose from (its SAScheduleList):
+    // every one of them within the station's limit in every interval.
+    const iso = stations[0]!.received.filter((x) => x.at >= since && purposeOf(x.payload) === 'TxProfile' && x.payload.evseId === 1).at(-1)!.payload;
+    const options = (iso.chargingProfile as { chargingSchedule: Record<string, unknown>[] }).chargingSchedule;
+    assert.ok(options.length >= 2, `SAScheduleList of ${options.length}`);
+    const max201 = latestOf(stations[0]!, 'ChargingStationMaxProfile', since)!;
+    for (const [k, sched] of options.entries()) {
+      for (let i = 0; i < 96; i++) {
+        const at = start + i * Q + Q / 2;
+        const one = limitAt({ chargingProfile: { chargingSchedule: [sched] } }, at);
+        if (one !== undefined) assert.ok(one <= limitAt(max201, at)! + 1e-6, `schedule ${k} interval ${i}: ${one} kW`);
+      }
+    }
     // Running transactions got a TxProfile.
     assert.ok(latestOf(stations[0]!, 'TxProfile', since), 'the 2.0.1 transaction has a TxProfile');
     assert.ok(latestOf(stations[1]!, 'TxProfile', since), 'the 1.6 transaction has a TxProfile');
