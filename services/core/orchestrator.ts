@@ -69,7 +69,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   const chains = new Map<string, Promise<unknown>>();
   let stopped = false;
 
-  async function buildInput(gridAreaId: string, atMs: number): Promise<{ input: AllocationInput; nodes: TopologyNode[]; txByEvse: Map<string, string> }> {
+  async function buildInput(db: Queryable, gridAreaId: string, atMs: number): Promise<{ input: AllocationInput; nodes: TopologyNode[]; txByEvse: Map<string, string> }> {
     const horizon = { startMs: alignToInterval(atMs, config.INTERVAL_MINUTES), intervalMinutes: config.INTERVAL_MINUTES, count: config.HORIZON_INTERVALS };
     const stored = await listAreaNodes(db, gridAreaId);
     const nodes: TopologyNode[] = stored.map((n) => ({
@@ -90,16 +90,35 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     return { input, nodes, txByEvse };
   }
 
+  /**
+   * Several instances share one database (ARCHITECTURE.md, scaling): on PostgreSQL a run holds a
+   * transaction-scoped advisory lock on its grid area from reading the inputs to storing the outbox, so
+   * one area is never solved twice at once and the second run sees the first one's result. PGlite is one
+   * process: the per-area chain below is enough, and a long transaction would block the single connection.
+   */
   async function run(gridAreaId: string, reason: string): Promise<RunResult> {
+    const r =
+      db.kind !== 'pg'
+        ? await runWith(db, gridAreaId, reason, (fn) => db.tx(fn))
+        : await db.tx(async (q) => {
+            await q.query('SELECT pg_advisory_xact_lock(7310100, hashtext($1))', [gridAreaId]);
+            return runWith(q, gridAreaId, reason, (fn) => fn(q));
+          });
+    // only after the commit: the dispatcher must find the messages
+    if (r.messages > 0) dispatcher.kick();
+    return r;
+  }
+
+  async function runWith(q0: Queryable, gridAreaId: string, reason: string, inTx: <T>(fn: (q: Queryable) => Promise<T>) => Promise<T>): Promise<RunResult> {
     const atMs = now();
-    const { input, txByEvse } = await buildInput(gridAreaId, atMs);
+    const { input, txByEvse } = await buildInput(q0, gridAreaId, atMs);
     const alloc = await deps.solver.allocate(input);
     const check = verifyAllocation(input, alloc);
     const digest = createHash('sha256').update(JSON.stringify(input)).digest('hex');
     metrics.solveSeconds.observe({ grid_area: gridAreaId, status: alloc.status }, alloc.solveMs / 1000);
     metrics.allocationRuns.inc({ grid_area: gridAreaId, status: alloc.status, verified: String(check.ok) });
     metrics.unmetEnergy.set({ grid_area: gridAreaId }, alloc.unmet.reduce((s, u) => s + u.kwh, 0));
-    const { runId, messages } = await db.tx(async (q) => {
+    const { runId, messages } = await inTx(async (q) => {
       const id = await saveRun(q, { gridAreaId, trigger: reason, inputsDigest: digest, verified: check.ok, violations: check.violations, allocation: alloc });
       if (!check.ok) return { runId: id, messages: 0 };
       const n = await planDispatch(q, { runId: id, gridAreaId, allocation: alloc, txByEvse, nowMs: atMs, config, log });
@@ -109,7 +128,6 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     const fields = { gridAreaId, runId, reason, status: alloc.status, solveMs: Math.round(alloc.solveMs), demands: input.demands.length, messages };
     if (!check.ok) log.error({ ...fields, violations: check.violations.slice(0, 20) }, 'allocation failed verification: not dispatched');
     else log.info(fields, 'allocation dispatched');
-    if (messages > 0) dispatcher.kick();
     return { runId, gridAreaId, status: alloc.status, verified: check.ok, violations: check.violations, messages, solveMs: alloc.solveMs };
   }
 
