@@ -63,6 +63,23 @@ export interface ChargingDemand {
   maxPowerKw?: number;
   /** Session-specific min power (kW) below which the charger must be off. */
   minPowerKw?: number;
+  /**
+   * V2G capability and state of charge (kWh). Discharge (negative setpoints) is not planned yet: today
+   * allocate() only uses the SoC ceiling (it never charges more than capacityKwh − socKwh) and
+   * verifyAllocation checks both sides (docs/optimizer.md, "V2G").
+   */
+  v2g?: V2gState;
+}
+
+export interface V2gState {
+  /** Most the EV may discharge (kW, a magnitude). */
+  maxDischargeKw: number;
+  /** Discharging must not take the SoC below this (kWh). */
+  minSocKwh: number;
+  /** SoC at arrival, or now if already plugged in (kWh). */
+  socKwh: number;
+  /** Battery capacity (kWh): the SoC can never exceed it. */
+  capacityKwh: number;
 }
 
 /**
@@ -90,6 +107,33 @@ export interface AllocationInput {
    * (docs/optimizer.md): it moves charging to cheaper intervals, never leaves a kWh undelivered.
    */
   pricePerKwh?: (number | null)[];
+  /**
+   * How scarce power is shared between the CPOs of a grid area (docs/optimizer.md, "Sharing"). Default
+   * (absent or policy 'none'): no sharing term, energy goes by urgency and cost alone.
+   */
+  sharing?: SharingPolicy;
+  /**
+   * Penalty per kW of change of an EVSE's setpoint between two consecutive intervals of its session's stay
+   * (objective units, where an unmet kWh costs 1000), so plans do not jump between EVSEs without need.
+   * 0 or absent: none; at most 1 (larger values are cut to 1 and reported); 0.1 is a good default. Only the
+   * simplex models it; the priority solver ignores it (docs/optimizer.md, "Churn penalty").
+   */
+  churnPenaltyPerKw?: number;
+}
+
+/**
+ * - 'proportional': in every interval where several CPOs of a grid area have an EV that can charge, each
+ *   such CPO is entitled to weight / Σ(weights of those CPOs) of what the area's CPOs draw then; a CPO gets
+ *   less only when none of its EVs could use more (its sessions are met, at their max, or behind a full
+ *   limit below the grid area). Ranked below delivering energy, above urgency and cost.
+ * - 'maxmin': not built yet; treated as 'proportional' (said so in `reason`).
+ * `weights` by CPO node id (e.g. the contracted capacity); absent: all equal (1). When given, a CPO missing
+ * from it, or with a non-finite or negative weight, has weight 0 (no guaranteed share) and is reported.
+ * CPOs are the topmost nodes of kind 'cpo' under a grid area; EVSEs under no CPO take no part.
+ */
+export interface SharingPolicy {
+  policy: 'none' | 'proportional' | 'maxmin';
+  weights?: Record<string, number>;
 }
 
 export type AllocationStatus = 'optimal' | 'feasible' | 'fallback' | 'empty';

@@ -3,6 +3,7 @@ import { effectiveLimits, pathLimits } from './limits.ts';
 import { Reasons } from './reasons.ts';
 import { buildTree, type Tree } from './topology.ts';
 import { intervalValues } from './lp/columns.ts';
+import { prepareSharing, type Sharing } from './sharing.ts';
 
 /** Unmet energy costs this much per kWh in the objective; everything else is orders of magnitude smaller. */
 export const UNMET_PENALTY = 1000;
@@ -48,6 +49,10 @@ export interface Problem {
   ignored: ChargingDemand[];
   /** Value per kWh delivered in each interval besides the session weight: tie-breaker − cost (lp/columns.ts). */
   intervalValue: Float64Array;
+  /** Penalty per kW of setpoint change between consecutive intervals of a stay (0 = none). */
+  churn: number;
+  /** The CPO sharing policy (sharing.ts), null for none. */
+  sharing: Sharing | null;
   reasons: Reasons;
 }
 
@@ -101,7 +106,25 @@ export function prepare(input: AllocationInput): Problem {
   if (valid) for (const s of session) if (s) window(s, horizon, count, reasons);
   if (input.pricePerKwh !== undefined && !Array.isArray(input.pricePerKwh)) reasons.add('pricePerKwh is not an array, ignored');
   const intervalValue = intervalValues(count, Array.isArray(input.pricePerKwh) ? input.pricePerKwh : undefined);
-  return { horizon, count, dtH, valid, tree, lim, pathLim, evseMax, evseMin, session, ignored, reasons, intervalValue };
+  const sharing = prepareSharing(input.sharing, tree, reasons);
+  const churn = churnPenalty(input.churnPenaltyPerKw, reasons);
+  return { horizon, count, dtH, valid, tree, lim, pathLim, evseMax, evseMin, session, ignored, reasons, intervalValue, sharing, churn };
+}
+
+/** Most the churn penalty may weigh per kW of change: it stays far below a delivered kWh (1000). */
+export const MAX_CHURN_PENALTY = 1;
+
+function churnPenalty(v: number | undefined, reasons: Reasons): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    reasons.add(`churnPenaltyPerKw ${String(v)} is invalid, no churn penalty`);
+    return 0;
+  }
+  if (v > MAX_CHURN_PENALTY) {
+    reasons.add(`churnPenaltyPerKw ${v} cut to ${MAX_CHURN_PENALTY}`);
+    return MAX_CHURN_PENALTY;
+  }
+  return v;
 }
 
 /**
@@ -126,8 +149,9 @@ function bindSessions(demands: ChargingDemand[], tree: Tree, evseMax: Float64Arr
       ignored.push(drop);
       if (keep === prev.demand) continue;
     }
-    const energyKwh = Number.isFinite(d.energyKwh) && d.energyKwh > 0 ? d.energyKwh : 0;
+    let energyKwh = Number.isFinite(d.energyKwh) && d.energyKwh > 0 ? d.energyKwh : 0;
     if (!(Number.isFinite(d.energyKwh) && d.energyKwh >= 0)) reasons.add(`session ${d.sessionId}: energy ${d.energyKwh} kWh is invalid, treated as 0`);
+    energyKwh = socCeiling(d, energyKwh, reasons);
     let maxKw = Math.min(evseMax[e]!, optionalKw(d.maxPowerKw, Number.POSITIVE_INFINITY, `session ${d.sessionId} maxPowerKw`, reasons));
     const minKw = Math.max(evseMin[e]!, optionalKw(d.minPowerKw, 0, `session ${d.sessionId} minPowerKw`, reasons));
     if (minKw > maxKw) {
@@ -137,6 +161,25 @@ function bindSessions(demands: ChargingDemand[], tree: Tree, evseMax: Float64Arr
     session[e] = { demand: d, evse: e, energyKwh, maxKw, minKw, t0: 0, t1: 0, frac: new Float64Array(count), weight: UNMET_PENALTY };
   }
   return session;
+}
+
+/**
+ * V2G demands: the battery cannot take more than capacity − SoC, so the energy wanted is cut to that
+ * (discharge is not planned yet, so the SoC floor never binds). Unusable V2G values leave it as it is.
+ */
+function socCeiling(d: ChargingDemand, energyKwh: number, reasons: Reasons): number {
+  const v = d.v2g;
+  if (v === undefined) return energyKwh;
+  if (v === null || typeof v !== 'object' || !Number.isFinite(v.capacityKwh) || !Number.isFinite(v.socKwh) || v.capacityKwh < 0 || v.socKwh < 0) {
+    reasons.add(`session ${d.sessionId}: v2g state is invalid (capacity and SoC must be finite and >= 0), ignored`);
+    return energyKwh;
+  }
+  const room = Math.max(0, v.capacityKwh - v.socKwh);
+  if (energyKwh > room) {
+    reasons.add(`session ${d.sessionId}: ${energyKwh} kWh wanted but the battery takes only ${room} kWh (capacity ${v.capacityKwh}, SoC ${v.socKwh}), cut`);
+    return room;
+  }
+  return energyKwh;
 }
 
 /**

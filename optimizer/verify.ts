@@ -5,6 +5,10 @@ import type { Allocation, AllocationInput, ChargingDemand, TopologyNode } from '
  * model's conventions, restated here), so a bug in the solver's limit or tree handling is not repeated
  * here and hidden.
  *
+ * Both sides: the sum of capKw under a node stays within its import limit, the sum of kw (negative =
+ * export) within its export limit; only a V2G session may discharge, up to its max discharge, and its SoC
+ * (from socKwh, step by step) stays within [minSocKwh after a discharge, capacityKwh].
+ *
  * Conventions checked: a NaN or negative limit means 0; an EVSE without a finite maxPowerKw may draw 0; a
  * session is present in every interval overlapping [arrival, departure) and gets kW · Δt · overlap there;
  * a node not under any root (unknown parent, cycle) has no known limits above it, so its EVSEs must be 0.
@@ -40,16 +44,25 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
   const nodes = new Map<string, TopologyNode>();
   for (const n of input.nodes) if (!nodes.has(n.id)) nodes.set(n.id, n);
   const limits = new Map<string, number[]>();
+  const exportLimits = new Map<string, number[]>();
   for (const n of nodes.values()) {
     const s = n.importLimitKw === undefined ? Number.POSITIVE_INFINITY : kwOrZero(n.importLimitKw);
     limits.set(n.id, new Array<number>(T).fill(s));
+    const x = n.exportLimitKw === undefined ? Number.POSITIVE_INFINITY : kwOrZero(n.exportLimitKw);
+    exportLimits.set(n.id, new Array<number>(T).fill(x));
   }
   for (const env of input.envelopes) {
     const l = limits.get(env.nodeId);
-    if (!l) continue;
+    const x = exportLimits.get(env.nodeId);
+    if (!l || !x) continue;
     for (let t = 0; t < T && t < env.importKw.length; t++) {
       const v = env.importKw[t];
       if (v !== null && v !== undefined) l[t] = Math.min(l[t]!, kwOrZero(v));
+    }
+    const exp = Array.isArray(env.exportKw) ? env.exportKw : [];
+    for (let t = 0; t < T && t < exp.length; t++) {
+      const v = exp[t];
+      if (v !== null && v !== undefined) x[t] = Math.min(x[t]!, kwOrZero(v));
     }
   }
 
@@ -81,7 +94,12 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
   };
 
   const sums = new Map<string, number[]>();
-  for (const id of nodes.keys()) sums.set(id, new Array<number>(T).fill(0));
+  /** Sums of the setpoints themselves (negative = export), for the export limits. */
+  const kwSums = new Map<string, number[]>();
+  for (const id of nodes.keys()) {
+    sums.set(id, new Array<number>(T).fill(0));
+    kwSums.set(id, new Array<number>(T).fill(0));
+  }
   const seen = new Set<string>();
   for (const sch of alloc.evses) {
     const node = nodes.get(sch.evseId);
@@ -105,22 +123,33 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
     const evseMin = node.minPowerKw === undefined ? 0 : kwOrZero(node.minPowerKw);
     const sessionMax = demand?.maxPowerKw === undefined ? Number.POSITIVE_INFINITY : kwOrZero(demand.maxPowerKw);
     const sessionMin = Math.max(evseMin, demand?.minPowerKw === undefined ? 0 : kwOrZero(demand.minPowerKw));
+    const v2g = demand?.v2g;
+    const v2gOk = v2g !== undefined && v2g !== null && typeof v2g === 'object' && [v2g.maxDischargeKw, v2g.minSocKwh, v2g.socKwh, v2g.capacityKwh].every((x) => Number.isFinite(x) && x >= 0);
+    let soc = v2gOk ? v2g.socKwh : 0;
     let kwh = 0;
     for (let t = 0; t < T; t++) {
       const kw = sch.kw[t]!;
       const cap = sch.capKw[t]!;
       const at = `EVSE ${sch.evseId} interval ${t}`;
-      if (!Number.isFinite(kw) || kw < 0) fail(`${at}: kw ${kw} is not a finite value >= 0`);
+      const f = demand ? overlap(demand, t) : 0;
+      // Only a V2G session present in the interval may discharge (negative kw), up to its max discharge.
+      const discharge = v2gOk && f > 0 && kw < 0;
+      if (!Number.isFinite(kw) || (kw < 0 && !discharge)) fail(`${at}: kw ${kw} is not a finite value >= 0`);
+      if (discharge && -kw > v2g.maxDischargeKw + EPS) fail(`${at}: discharge ${-kw} kW above the V2G max ${v2g.maxDischargeKw}`);
       if (!Number.isFinite(cap) || cap < 0) fail(`${at}: capKw ${cap} is not a finite value >= 0`);
       if (kw > cap + EPS) fail(`${at}: kw ${kw} above capKw ${cap}`);
       if (cap > evseMax + EPS) fail(`${at}: capKw ${cap} above the EVSE max ${evseMax}`);
       if (!path && (kw !== 0 || cap !== 0)) fail(`${at}: EVSE is under no root, so kw and capKw must be 0`);
-      const f = demand ? overlap(demand, t) : 0;
       if (f > 0) {
         if (cap > sessionMax + EPS) fail(`${at}: capKw ${cap} above the session max ${sessionMax}`);
-        if (kw !== 0 && kw < sessionMin - EPS) fail(`${at}: kw ${kw} under the min power ${sessionMin}`);
+        if (kw !== 0 && Math.abs(kw) < sessionMin - EPS) fail(`${at}: kw ${kw} under the min power ${sessionMin}`);
         if (cap !== 0 && cap < sessionMin - EPS) fail(`${at}: capKw ${cap} under the min power ${sessionMin}`);
         kwh += kw * dtH * f;
+        if (v2gOk) {
+          soc += kw * dtH * f;
+          if (kw < 0 && soc < v2g.minSocKwh - SUM_EPS) fail(`${at}: SoC ${soc} kWh under the V2G min ${v2g.minSocKwh} after discharging`);
+          if (soc > v2g.capacityKwh + SUM_EPS) fail(`${at}: SoC ${soc} kWh above the battery capacity ${v2g.capacityKwh}`);
+        }
       } else {
         if (kw !== 0) fail(`${at}: kw ${kw} while no session is present`);
         if (cap !== 0 && cap < evseMin - EPS) fail(`${at}: capKw ${cap} under the EVSE min power ${evseMin}`);
@@ -129,6 +158,8 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
         for (const id of path) {
           const sum = sums.get(id)!;
           sum[t] = sum[t]! + cap;
+          const ks = kwSums.get(id)!;
+          ks[t] = ks[t]! + kw;
         }
       }
     }
@@ -149,6 +180,9 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
     if (!reported || reported.length !== T) fail(`node ${id}: nodeLimitsKw missing or not ${T} entries`);
     for (let t = 0; t < T; t++) {
       if (sum[t]! > limit[t]! + SUM_EPS) fail(`node ${id} interval ${t}: sum of capKw ${sum[t]} above the import limit ${limit[t]}`);
+      const exported = -kwSums.get(id)![t]!;
+      const exportLimit = exportLimits.get(id)![t]!;
+      if (exported > exportLimit + SUM_EPS) fail(`node ${id} interval ${t}: export ${exported} kW above the export limit ${exportLimit}`);
       const total = totals?.[t];
       if (total !== undefined && !(Math.abs(total - sum[t]!) <= SUM_EPS)) fail(`node ${id} interval ${t}: nodeTotalsKw ${total} but the caps under it sum to ${sum[t]}`);
       const lim = reported?.[t];

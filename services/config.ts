@@ -34,6 +34,14 @@ export const configSchema = z.object({
   INTERVAL_MINUTES: z.coerce.number().int().refine((v) => [5, 15, 30, 60].includes(v), 'must be 5, 15, 30 or 60').default(15),
   HORIZON_INTERVALS: z.coerce.number().int().min(1).max(672).default(96),
   SOLVER_TIME_LIMIT_S: z.coerce.number().positive().max(300).default(10),
+  /**
+   * How scarce capacity is shared across the CPO nodes of a grid area (docs/optimizer.md): 'none', or
+   * 'proportional' to each CPO node's importLimitKw (its contracted capacity; 1 where unset). Costs a
+   * second LP solve per area.
+   */
+  SHARING_POLICY: z.enum(['none', 'proportional']).default('none'),
+  /** Penalty per kW of setpoint change between intervals (0..1; 0 = off). Slows large LPs: see docs/optimizer.md. */
+  CHURN_PENALTY_PER_KW: z.coerce.number().min(0).max(1).default(0),
   REALLOCATE_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(250),
   /** Used when a session tells us nothing about its needs (OCPP 1.6, or 2.0.1 without ISO 15118). */
   DEFAULT_SESSION_ENERGY_KWH: z.coerce.number().positive().max(500).default(30),

@@ -18,6 +18,8 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/embedded-broker
 import { createMqttPublisher, type MqttPublisher } from './mqtt/mqtt-channel.ts';
 import { createCsms, type Csms } from './ocpp/csms.ts';
 import { startOcppTlsFromConfig } from './ocpp/ocpp-tls.ts';
+import { ocppExternalLimitEnvelopes } from './ocpp/limit-store.ts';
+import { stationEvseIds } from './ocpp/profile-admin.ts';
 import { createOscpFpRouter, createOscpCpRouter, createOscpChannel, oscpAdminRoutes, oscpAfterAllocation, oscpEnvelopeLoader } from './oscp/index.ts';
 import { createHttpApp } from './http/app.ts';
 import { adminAuth } from './http/admin-auth.ts';
@@ -77,7 +79,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
   const orchestrator = createOrchestrator({
     db, log, metrics, config, dispatcher, solver,
     loadForecasts: oscpEnvelopeLoader(config),
-    envelopeSources: [openadrEnvelopeSource, openadrSimpleEnvelopeSource(parseSimpleReductions(config.OPENADR_SIMPLE_REDUCTIONS))],
+    envelopeSources: [openadrEnvelopeSource, ocppExternalLimitEnvelopes, openadrSimpleEnvelopeSource(parseSimpleReductions(config.OPENADR_SIMPLE_REDUCTIONS))],
     priceSource: openadrPriceSource,
     afterAllocation: (q, a) => oscpAfterAllocation(q, { ...a, config }),
   });
@@ -119,9 +121,18 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
       ...(ven ? [{ path: OPENADR_VEN_CALLBACK_PATH, router: ven.webhookRouter }] : []),
     ],
     adminApi: (api) => {
-      topologyRoutes(api, { db, auth, onAreaChanged });
+      topologyRoutes(api, {
+        db, auth, onAreaChanged,
+        // a station leaving the topology: its gridflex profiles are cleared and nothing queued reinstalls them
+        beforeStationsRemoved: async (ids) => {
+          for (const id of ids) {
+            await db.query(`UPDATE outbox SET state = 'superseded', updated_at = now() WHERE channel = 'ocpp' AND target = $1 AND state IN ('pending','in_flight')`, [id]);
+            if (csms.isConnected(id)) await csms.clearGridflexProfiles(id, await stationEvseIds(db, id));
+          }
+        },
+      });
       areaRoutes(api, { db, auth, orchestrator });
-      stationRoutes(api, { db, auth, isConnected: (s) => csms.isConnected(s) });
+      stationRoutes(api, { db, auth, csms });
       oscpPeerRoutes(api, { db, auth });
       oscpAdminRoutes(api, { db, auth, publicBaseUrl: () => publicUrl });
       openadrAdminRoutes(api, { db, auth, onSignalsChanged: onSignals });

@@ -4,9 +4,10 @@ import { shareHeadroom, type ShareSpec } from '../headroom.ts';
 import { prepare, type Problem } from '../prepare.ts';
 import { Reasons } from '../reasons.ts';
 import { dropBelowMin, enforceLimits, floorSetpoints, sumUnder } from '../rounding.ts';
+import { areaShares } from '../sharing.ts';
 import { topUp } from '../topup.ts';
 import type { AreaRange } from '../topology.ts';
-import { buildAreaLp } from './build.ts';
+import { buildAreaLp, energyFirstLp, withEnergyFloor } from './build.ts';
 import { areaColumns } from './columns.ts';
 import { findBinding, findUnmet, planObjective } from './report.ts';
 import { glpk, solveLp, type Glpk } from './solve.ts';
@@ -137,7 +138,7 @@ async function solveAreas(p: Problem, method: SolveMethod, timeLimitSec: number,
   const needy = p.tree.roots.filter((a) => hasWork(p, a));
   if (needy.length === 0) return sol;
   let g: Glpk | null = null;
-  if (method !== 'priority') {
+  if (method !== 'priority' || p.sharing) {
     try {
       g = await glpk();
     } catch (err) {
@@ -151,7 +152,12 @@ async function solveAreas(p: Problem, method: SolveMethod, timeLimitSec: number,
     const cols = areaColumns(p, area);
     if (cols.colEvse.length === 0) continue;
     for (const e of cols.sessions) sol.inLp[e] = 1;
-    if (g === null || method === 'priority' || (method === 'auto' && cols.colEvse.length > LP_MAX_COLUMNS)) {
+    // The priority solver does not model the sharing term: such an area goes to the simplex whatever its size.
+    const shares = areaShares(p, area);
+    const wantsPriority = method === 'priority' || (method === 'auto' && cols.colEvse.length > LP_MAX_COLUMNS);
+    if (shares && wantsPriority && g !== null) outcome.add(`grid area ${areaId}: sharing policy needs the simplex (${cols.colEvse.length} variables), the priority solver does not model it`);
+    if (shares && g === null) outcome.add(`grid area ${areaId}: sharing policy not applied (the priority solver does not model it)`);
+    if (g === null || (wantsPriority && !shares)) {
       const budget = Math.min(deadline, performance.now() + priorityBudgetMs(cols.colEvse.length));
       const o = solvePriority(p, area, cols, sol.plan, { ...DEFAULT_PRIORITY_OPTIONS, deadline: budget });
       sol.priorityAreas++;
@@ -159,10 +165,18 @@ async function solveAreas(p: Problem, method: SolveMethod, timeLimitSec: number,
       sol.lowerBound += o.offset - o.bound;
       const gap = (o.bound - o.value) / Math.max(1, Math.abs(o.offset - o.value));
       outcome.add(`grid area ${areaId}: priority solver (${cols.colEvse.length} variables, ${o.iterations} iterations), within ${(gap * 100).toFixed(3)} % of the LP optimum (proven bound)`);
+      if (p.churn > 0) outcome.add(`grid area ${areaId}: the priority solver does not apply the churn penalty`);
       continue;
     }
     const built = buildAreaLp(p, area, g, colOf, cols);
     if (!built) continue;
+    const first = energyFirstLp(built, g);
+    if (first) {
+      const before = (deadline - performance.now()) / 1000;
+      const kwh = before > 0 ? await solveLp(first, before) : null;
+      if (kwh?.ok && !kwh.feasibleOnly) withEnergyFloor(built, -kwh.z, g);
+      else outcome.add(`grid area ${areaId}: the energy-first stage of the sharing policy did not solve, energy and fairness weighed together`);
+    }
     const left = (deadline - performance.now()) / 1000;
     const res = left > 0 ? await solveLp(built.lp, left) : { ok: false as const, reason: 'time budget used up by earlier areas' };
     let usable = res.ok;

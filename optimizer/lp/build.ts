@@ -1,4 +1,5 @@
 import type { Problem } from '../prepare.ts';
+import { areaShares, participants, SHARING_WEIGHT } from '../sharing.ts';
 import type { AreaRange } from '../topology.ts';
 import { areaColumns, type AreaColumns } from './columns.ts';
 import type { GlpkConstants, GlpkLp, GlpkTerm } from './solve.ts';
@@ -15,6 +16,8 @@ export interface AreaLp {
   /** EVSE indices of the sessions that have an energy row (and a slack) in this LP. */
   sessions: number[];
   rows: number;
+  /** a · p of every column of the areas with a sharing term (see `energyFirstLp`); empty when none. */
+  sharedEnergy: GlpkTerm[];
 }
 
 interface Acc {
@@ -26,6 +29,7 @@ interface Acc {
   colUb: number[];
   colName: string[];
   sessions: number[];
+  sharedEnergy: GlpkTerm[];
 }
 
 /**
@@ -56,7 +60,7 @@ export function buildMonolithicLp(p: Problem, k: GlpkConstants): AreaLp | null {
 }
 
 function newAcc(): Acc {
-  return { objective: [], rows: [], bounds: [], colEvse: [], colT: [], colUb: [], colName: [], sessions: [] };
+  return { objective: [], rows: [], bounds: [], colEvse: [], colT: [], colUb: [], colName: [], sessions: [], sharedEnergy: [] };
 }
 
 function finish(acc: Acc, name: string, k: GlpkConstants): AreaLp | null {
@@ -69,12 +73,14 @@ function finish(acc: Acc, name: string, k: GlpkConstants): AreaLp | null {
     colName: acc.colName,
     sessions: acc.sessions,
     rows: acc.rows.length,
+    sharedEnergy: acc.sharedEnergy,
   };
 }
 
 function appendArea(p: Problem, area: AreaRange, k: GlpkConstants, colOf: Int32Array, cols: AreaColumns, acc: Acc): void {
   const { count: T, tree, pathLim, lim } = p;
   const base = acc.colName.length;
+  const objStart = acc.objective.length;
   const energy: GlpkTerm[][] = cols.sessions.map(() => []);
   for (let c = 0; c < cols.colEvse.length; c++) {
     const e = cols.colEvse[c]!;
@@ -122,6 +128,94 @@ function appendArea(p: Problem, area: AreaRange, k: GlpkConstants, colOf: Int32A
       }
       if (sumUb <= limit) continue;
       acc.rows.push({ name: `n${n}_${t}`, vars: terms, bnds: { type: k.GLP_UP, lb: 0, ub: limit } });
+    }
+  }
+  if (p.churn > 0) appendChurn(p, k, cols, colOf, base, objStart, acc);
+  if (areaShares(p, area)) {
+    appendSharing(p, area, k, colOf, acc);
+    for (let c = 0; c < cols.colEvse.length; c++) acc.sharedEnergy.push({ name: acc.colName[base + c]!, coef: cols.colA[c]! });
+  }
+}
+
+/**
+ * With a sharing policy, delivering energy comes strictly first (lexicographic, not by weights, so no
+ * partly covered interval or urgency difference can trade a kWh for fairness): stage 1 maximises the kWh
+ * of the sharing areas, stage 2 is the LP itself with `withEnergyFloor` (at least that many kWh). Within
+ * that floor the sharing term (300/kWh) outranks urgency (≤ 100/kWh) and cost (≤ 11/kWh).
+ * Returns the stage-1 LP (minimises −kWh), or null when no area shares.
+ */
+export function energyFirstLp(built: AreaLp, k: GlpkConstants): GlpkLp | null {
+  if (built.sharedEnergy.length === 0) return null;
+  const vars = built.sharedEnergy.map((t) => ({ name: t.name, coef: -t.coef }));
+  return { ...built.lp, name: `${built.lp.name}_energy`, objective: { direction: k.GLP_MIN, name: 'kwh', vars } };
+}
+
+/** Adds "kWh of the sharing areas ≥ kwh" (less a relative 1e-7 for the simplex's tolerances) to `built.lp`. */
+export function withEnergyFloor(built: AreaLp, kwh: number, k: GlpkConstants): void {
+  built.lp.subjectTo.push({ name: 'energy_floor', vars: built.sharedEnergy, bnds: { type: k.GLP_LO, lb: kwh - 1e-7 * Math.max(1, Math.abs(kwh)), ub: 0 } });
+}
+
+/**
+ * The churn term: for consecutive intervals t, t + 1 of a session's stay, penalty · |p[t + 1] − p[t]|,
+ * with an auxiliary d ≥ ±(p[t + 1] − p[t]) when both are columns; when only one is (the other is fixed
+ * at 0), the penalty goes on that column's coefficient directly.
+ */
+function appendChurn(p: Problem, k: GlpkConstants, cols: AreaColumns, colOf: Int32Array, base: number, objStart: number, acc: Acc): void {
+  const T = p.count;
+  const extra = new Float64Array(cols.colEvse.length);
+  for (const e of cols.sessions) {
+    const s = p.session[e]!;
+    for (let t = s.t0; t + 1 < s.t1; t++) {
+      const c0 = colOf[e * T + t]!;
+      const c1 = colOf[e * T + t + 1]!;
+      if (c0 < 0 && c1 < 0) continue;
+      if (c0 < 0 || c1 < 0) {
+        extra[(c0 < 0 ? c1 : c0) - base]! += p.churn;
+        continue;
+      }
+      const name = `d${e}_${t}`;
+      const a = acc.colName[c0]!;
+      const b = acc.colName[c1]!;
+      acc.bounds.push({ name, type: k.GLP_LO, lb: 0, ub: 0 });
+      acc.objective.push({ name, coef: p.churn });
+      acc.rows.push({ name: `du${e}_${t}`, vars: [{ name, coef: 1 }, { name: b, coef: -1 }, { name: a, coef: 1 }], bnds: { type: k.GLP_LO, lb: 0, ub: 0 } });
+      acc.rows.push({ name: `dd${e}_${t}`, vars: [{ name, coef: 1 }, { name: b, coef: 1 }, { name: a, coef: -1 }], bnds: { type: k.GLP_LO, lb: 0, ub: 0 } });
+    }
+  }
+  // The columns' objective terms are the first ones appendArea pushed, in column order.
+  extra.forEach((x, c) => {
+    if (x > 0) acc.objective[objStart + c]!.coef += x;
+  });
+}
+
+/**
+ * The sharing term (sharing.ts): per interval t and CPO c taking part, a shortfall variable (kWh)
+ *   short[c][t] ≥ share_c · X_t − P_c,t,  share_c = weight_c / Σ weights of the CPOs taking part at t,
+ * X_t = the energy (a · p) the participating CPOs get in t, P_c,t = c's; short costs SHARING_WEIGHT per kWh.
+ */
+function appendSharing(p: Problem, area: AreaRange, k: GlpkConstants, colOf: Int32Array, acc: Acc): void {
+  const { count: T, sharing } = p;
+  for (let t = 0; t < T; t++) {
+    const part = participants(p, area, t);
+    if (part.size === 0) continue;
+    let sumW = 0;
+    for (const c of part.keys()) sumW += sharing!.weight[c]!;
+    for (const c of part.keys()) {
+      const share = sharing!.weight[c]! / sumW;
+      if (!(share > 0)) continue;
+      const name = `sh${c}_${t}`;
+      const terms: GlpkTerm[] = [{ name, coef: 1 }];
+      for (const [d, evs] of part) {
+        const coef = (d === c ? 1 : 0) - share;
+        if (coef === 0) continue;
+        for (const e of evs) {
+          const col = colOf[e * T + t]!;
+          if (col >= 0) terms.push({ name: acc.colName[col]!, coef: coef * p.dtH * p.session[e]!.frac[t]! });
+        }
+      }
+      acc.bounds.push({ name, type: k.GLP_LO, lb: 0, ub: 0 });
+      acc.objective.push({ name, coef: SHARING_WEIGHT });
+      acc.rows.push({ name: `share${c}_${t}`, vars: terms, bnds: { type: k.GLP_LO, lb: 0, ub: 0 } });
     }
   }
 }

@@ -96,6 +96,14 @@ export function areaColumns(p: Problem, area: AreaRange): AreaColumns {
   };
 }
 
+/** The upper bound of p[e][t] when it is a column of areaColumns (same test), else 0. */
+export function columnUb(p: Problem, e: number, t: number): number {
+  const s = p.session[e];
+  if (!s || s.energyKwh <= 0 || s.maxKw <= 0 || t < s.t0 || t >= s.t1) return 0;
+  const ub = Math.min(s.maxKw, p.pathLim[p.tree.evseNode[e]! * p.count + t]!);
+  return s.frac[t]! > 0 && ub > 0 && ub >= s.minKw ? ub : 0;
+}
+
 /** Number of columns an area would have, without building them (to choose the method). */
 export function countColumns(p: Problem, area: AreaRange): number {
   const { count: T, tree, pathLim } = p;

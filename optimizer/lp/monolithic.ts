@@ -1,7 +1,7 @@
 import type { AllocationInput } from '../model.ts';
 import { prepare } from '../prepare.ts';
 import { areaColumns } from './columns.ts';
-import { buildMonolithicLp } from './build.ts';
+import { buildMonolithicLp, energyFirstLp, withEnergyFloor } from './build.ts';
 import { glpk } from './solve.ts';
 
 export interface MonolithicResult {
@@ -29,6 +29,12 @@ export async function monolithicOptimum(input: AllocationInput, timeLimitSec: nu
   const g = await glpk();
   const built = p.valid ? buildMonolithicLp(p, g) : null;
   if (!built) return { objective: fixed, ms: performance.now() - started, columns: 0, rows: 0 };
+  const first = energyFirstLp(built, g);
+  if (first) {
+    const kwh = await g.solve(first, { msglev: g.GLP_MSG_OFF, tmlim: timeLimitSec, presol: true });
+    if (kwh.result.status !== g.GLP_OPT || kwh.result.z === null) return null;
+    withEnergyFloor(built, -kwh.result.z, g);
+  }
   const res = await g.solve(built.lp, { msglev: g.GLP_MSG_OFF, tmlim: timeLimitSec, presol: true });
   if (res.result.status !== g.GLP_OPT || res.result.z === null) return null;
   return { objective: res.result.z + fixed, ms: performance.now() - started, columns: built.colName.length, rows: built.rows };

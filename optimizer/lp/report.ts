@@ -1,6 +1,7 @@
 import type { BindingConstraint, UnmetEnergy } from '../model.ts';
 import type { Problem } from '../prepare.ts';
 import { sumUnder } from '../rounding.ts';
+import { sharingPenalty } from '../sharing.ts';
 import type { AreaRange } from '../topology.ts';
 
 function delivered(p: Problem, values: Float64Array, e: number): number {
@@ -68,7 +69,7 @@ export function findBinding(p: Problem, plan: Float64Array, solved: AreaRange[])
   return hits.map((h) => ({ nodeId: tree.nodes[tree.preorder[h.pos]!]!.id, interval: h.t, kind: 'import' }));
 }
 
-/** The LP's objective evaluated on the returned setpoints (after rounding), so it describes what is sent. */
+/** The LP's objective (sharing term included) evaluated on the returned setpoints (after rounding), so it describes what is sent. */
 export function planObjective(p: Problem, kw: Float64Array): number {
   let z = 0;
   const T = p.count;
@@ -82,5 +83,17 @@ export function planObjective(p: Problem, kw: Float64Array): number {
     }
     z += s.weight * Math.max(0, s.energyKwh - kwh);
   });
-  return z;
+  return z + sharingPenalty(p, kw) + churnPenalty(p, kw);
+}
+
+/** The churn term: penalty · Σ |kw[t + 1] − kw[t]| over consecutive intervals of each session's stay. */
+export function churnPenalty(p: Problem, kw: Float64Array): number {
+  if (!(p.churn > 0)) return 0;
+  const T = p.count;
+  let change = 0;
+  p.session.forEach((s, e) => {
+    if (!s) return;
+    for (let t = s.t0; t + 1 < s.t1; t++) change += Math.abs(kw[e * T + t + 1]! - kw[e * T + t]!);
+  });
+  return p.churn * change;
 }

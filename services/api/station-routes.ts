@@ -7,11 +7,12 @@ import { recentOutbox } from '../store/outbox-store.ts';
 import { audit } from '../store/audit-store.ts';
 import { setStationPassword } from '../ocpp/station-credentials.ts';
 import { clearStationFlag, complianceSummary, getStationFlag, setStationSecurityProfile, stationCapabilities, stationSecurityProfile } from '../ocpp/smart-store.ts';
-import { NotFound, Unprocessable } from '../http/errors.ts';
+import { NotFound, Unavailable, Unprocessable } from '../http/errors.ts';
 import { route, type ApiRouter, type Authenticator } from '../http/route.ts';
 import type { AdminPrincipal } from '../http/admin-auth.ts';
+import type { Csms } from '../ocpp/csms.ts';
 
-export function stationRoutes(api: ApiRouter, deps: { db: Db; auth: Authenticator<AdminPrincipal>; isConnected(stationId: string): boolean }): void {
+export function stationRoutes(api: ApiRouter, deps: { db: Db; auth: Authenticator<AdminPrincipal>; csms: Pick<Csms, 'isConnected' | 'checkInstalledProfiles'> }): void {
   const { db, auth } = deps;
 
   async function station(idParam: string | undefined) {
@@ -50,7 +51,7 @@ export function stationRoutes(api: ApiRouter, deps: { db: Db; auth: Authenticato
       const setpoints = run ? await setpointsOfRun(db, run.id, evses.map((e) => e.id)) : [];
       const messages = await recentOutbox(db, { target: s.id, limit: 20 });
       return {
-        stationId: s.id, connected: deps.isConnected(s.id), runId: run?.id ?? null, setpoints,
+        stationId: s.id, connected: deps.csms.isConnected(s.id), runId: run?.id ?? null, setpoints,
         messages: messages.map((m) => ({ id: m.id, action: m.action, state: m.state, attempts: m.attempts, payload: m.payload, response: m.response, lastError: m.lastError, updatedAt: m.updatedAt })),
       };
     },
@@ -71,6 +72,17 @@ export function stationRoutes(api: ApiRouter, deps: { db: Db; auth: Authenticato
         capabilities: await stationCapabilities(db, s.id),
         securityProfile: await stationSecurityProfile(db, s.id),
       };
+    },
+  });
+
+  route(api, {
+    method: 'get', path: '/stations/:id/foreign-profiles',
+    summary: 'Ask a connected 2.0.1/2.1 station for its installed charging profiles (GetChargingProfiles) and list those gridflex did not install',
+    auth,
+    handler: async ({ params }) => {
+      const s = await station(params.id);
+      if (!deps.csms.isConnected(s.id)) throw new Unavailable(`station ${s.id} is not connected`);
+      return { stationId: s.id, result: await deps.csms.checkInstalledProfiles(s.id) };
     },
   });
 

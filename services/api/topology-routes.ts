@@ -28,7 +28,16 @@ export const topologyImportSchema = z.object({
   oscpGroups: z.array(z.object({ groupId: z.string().min(1).max(200), nodeId: id, peerId: z.string().min(1).max(200).nullish() })).max(10_000).optional(),
 });
 
-export function topologyRoutes(api: ApiRouter, deps: { db: Db; auth: Authenticator<AdminPrincipal>; onAreaChanged(gridAreaId: string, reason: string): void }): void {
+export function topologyRoutes(
+  api: ApiRouter,
+  deps: {
+    db: Db;
+    auth: Authenticator<AdminPrincipal>;
+    onAreaChanged(gridAreaId: string, reason: string): void;
+    /** Called before stations leave the topology (to clear what gridflex installed on them). */
+    beforeStationsRemoved?(stationIds: string[]): Promise<void>;
+  },
+): void {
   const { db, auth } = deps;
 
   route(api, {
@@ -84,6 +93,13 @@ export function topologyRoutes(api: ApiRouter, deps: { db: Db; auth: Authenticat
     handler: async ({ params }) => {
       const n = await getNode(db, params.id!);
       if (!n) throw new NotFound(`node ${params.id} does not exist`);
+      const stations = await db.query<{ id: string }>(
+        `WITH RECURSIVE sub AS (SELECT id, kind FROM topology_node WHERE id = $1
+           UNION ALL SELECT t.id, t.kind FROM topology_node t JOIN sub ON t.parent_id = sub.id)
+         SELECT id FROM sub WHERE kind = 'station'`,
+        [n.id],
+      );
+      if (stations.length > 0) await deps.beforeStationsRemoved?.(stations.map((r) => r.id));
       await deleteNode(db, n.id);
       await audit(db, 'admin', 'topology.delete', n.id);
       if (n.kind !== 'grid_area') deps.onAreaChanged(n.gridAreaId, 'topology');

@@ -86,7 +86,16 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     const txByEvse = new Map(active.map((d) => [d.evseId, d.transactionId]));
     const demands = active.map(({ stationId: _s, transactionId: _t, ...d }) => d);
     const prices = deps.priceSource ? await deps.priceSource(db, gridAreaId, nodeIds, horizon) : undefined;
-    const input: AllocationInput = { horizon, nodes, envelopes, demands, timeLimitSec: config.SOLVER_TIME_LIMIT_S, ...(prices ? { pricePerKwh: prices } : {}) };
+    const cpos = stored.filter((n) => n.kind === 'cpo');
+    const input: AllocationInput = {
+      horizon, nodes, envelopes, demands, timeLimitSec: config.SOLVER_TIME_LIMIT_S,
+      ...(prices ? { pricePerKwh: prices } : {}),
+      // contracted capacity of each CPO node = its static import limit
+      ...(config.SHARING_POLICY !== 'none' && cpos.length > 1
+        ? { sharing: { policy: config.SHARING_POLICY, weights: Object.fromEntries(cpos.map((c) => [c.id, c.importLimitKw ?? 1])) } }
+        : {}),
+      ...(config.CHURN_PENALTY_PER_KW > 0 ? { churnPenaltyPerKw: config.CHURN_PENALTY_PER_KW } : {}),
+    };
     return { input, nodes, txByEvse };
   }
 

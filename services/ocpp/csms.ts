@@ -18,20 +18,24 @@ import type { Duplex } from 'node:stream';
 import { RPCServer } from 'ocpp-rpc';
 import type * as ServerClientModule from 'ocpp-rpc/lib/server-client.js';
 import { normalizeOutboundFrame } from '../../grid-adapters/ocpp/error-codes.ts';
+import { foreignProfiles, gridflexProfileIds, type InstalledProfile } from '../../grid-adapters/ocpp/installed-profiles.ts';
 import { ocpp21Validator } from '../../grid-adapters/ocpp/schemas-21.ts';
-import type { OcppVersion } from '../../grid-adapters/ocpp/profiles.ts';
+import { isV2, type OcppVersion } from '../../grid-adapters/ocpp/profiles.ts';
 import type { Config } from '../config.ts';
 import type { ChannelHandler } from '../core/delivery.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { audit } from '../store/audit-store.ts';
 import type { Db } from '../store/db.ts';
 import { attachHandlers, knownActions, type CsmsEvents, type HandlerContext, type HandlerTable } from './handler-context.ts';
 import { handlers16 } from './handlers-16.ts';
 import { evScheduleHandlers2x } from './ev-schedule-201.ts';
 import { handlers201 } from './handlers-201.ts';
+import { limitHandlers2x } from './limits-201.ts';
 import { notifications16, notifications201 } from './notifications.ts';
 import { createOcppChannel, SUBPROTOCOL } from './ocpp-channel.ts';
 import { transportOf } from './ocpp-tls.ts';
+import { clearChargingProfiles, createProfileReports, stationEvseIds, type ClearResult, type GetProfilesOptions, type InstalledProfiles } from './profile-admin.ts';
 import { stationSecurityProfile } from './smart-store.ts';
 import { verifyStationPassword } from './station-credentials.ts';
 import { findStation, markConnected, markDisconnected, touchStation } from './station-store.ts';
@@ -47,6 +51,11 @@ export interface CsmsDeps {
   metrics: Metrics;
   config: Config;
   events: CsmsEvents;
+  /**
+   * 2.0.1 / 2.1: after every connect, ask the station for its installed profiles and log + audit the ones
+   * gridflex did not install (checkInstalledProfiles). Default off.
+   */
+  checkProfilesOnConnect?: boolean;
 }
 
 export interface Csms {
@@ -56,6 +65,23 @@ export interface Csms {
   connectedStations(): { stationId: string; version: string; since: number }[];
   /** Outbox channel 'ocpp': delivers a row as a CALL to the connected station. */
   channel: ChannelHandler;
+  /**
+   * 2.0.1 / 2.1 GetChargingProfiles + ReportChargingProfiles (K09): the profiles installed on a connected
+   * station; undefined when it is not connected here. 1.6: `supported: false` (no such message).
+   */
+  getInstalledProfiles(stationId: string, options?: GetProfilesOptions): Promise<InstalledProfiles | undefined>;
+  /**
+   * After a (re)connect: asks the station for every installed profile and returns those gridflex did not
+   * install (grid-adapters/ocpp/installed-profiles.ts), logged and audited (`ocpp.ForeignProfiles`).
+   * undefined when not connected, 1.6, or the station could not answer. Never rejects.
+   */
+  checkInstalledProfiles(stationId: string): Promise<InstalledProfile[] | undefined>;
+  /**
+   * ClearChargingProfile (K10; 1.6 §5.5) for every profile id gridflex installs on the station (1, 2,
+   * 100 + each EVSE id: `ocppEvseIds`, else the station's EVSEs in the topology). undefined when not
+   * connected here. Never rejects; audited (`ocpp.ProfilesCleared`).
+   */
+  clearGridflexProfiles(stationId: string, ocppEvseIds?: number[]): Promise<ClearResult[] | undefined>;
   close(): Promise<void>;
 }
 
@@ -66,8 +92,8 @@ const VERSIONS: Record<string, OcppVersion> = { 'ocpp2.1': '2.1', 'ocpp2.0.1': '
 const TABLES: Record<OcppVersion, HandlerTable> = {
   // OCPP 2.1 is a superset of 2.0.1 for every message gridflex handles (same required fields; the
   // params are validated against the 2.1 schemas), so the same handlers serve both.
-  '2.1': { ...notifications201, ...handlers201, ...evScheduleHandlers2x },
-  '2.0.1': { ...notifications201, ...handlers201, ...evScheduleHandlers2x },
+  '2.1': { ...notifications201, ...handlers201, ...evScheduleHandlers2x, ...limitHandlers2x },
+  '2.0.1': { ...notifications201, ...handlers201, ...evScheduleHandlers2x, ...limitHandlers2x },
   '1.6': { ...notifications16, ...handlers16 },
 };
 /** last_seen_at is refreshed at most this often by ordinary traffic (heartbeats always write). */
@@ -100,6 +126,7 @@ export function createCsms(deps: CsmsDeps): Csms {
   const stateChains = new Map<string, Promise<unknown>>();
   let closing = false;
   const smart = createSmartCharging({ db, log, metrics, config });
+  const reports = createProfileReports();
 
   const server = new RPCServer({
     // Preference order: the first of ours the station also offers wins.
@@ -228,7 +255,7 @@ export function createCsms(deps: CsmsDeps): Csms {
         setTimeout(() => track('boot setup', { stationId }, smart.afterBoot(linkOf(stationId, conn)).finally(() => ctx.stationConnected())), 0);
       },
     };
-    attachHandlers(client, TABLES[version], ctx);
+    attachHandlers(client, isV2(version) ? { ...TABLES[version], ...reports.handlers } : TABLES[version], ctx);
 
     // Metric labels only for actions the version defines: a station must not be able to create
     // unbounded label values by sending made-up action names.
@@ -269,6 +296,8 @@ export function createCsms(deps: CsmsDeps): Csms {
         if (connections.get(stationId)?.client !== client) return; // already gone or replaced
         await markConnected(db, stationId, version);
         ctx.stationConnected();
+        // Outside the bookkeeping chain: waiting for the reports must not hold up a disconnect.
+        if (deps.checkProfilesOnConnect && isV2(version)) track('installed-profile check', { stationId }, checkInstalledProfiles(stationId));
       }),
     );
   });
@@ -298,7 +327,51 @@ export function createCsms(deps: CsmsDeps): Csms {
     log,
   });
 
+  function openLink(stationId: string): StationLink | undefined {
+    const c = connections.get(stationId);
+    return c && c.client.state === OPEN && !closing ? linkOf(stationId, c) : undefined;
+  }
+
+  async function checkInstalledProfiles(stationId: string): Promise<InstalledProfile[] | undefined> {
+    const link = openLink(stationId);
+    if (!link) return undefined;
+    try {
+      const found = await reports.getInstalledProfiles(link);
+      if (!found.supported || found.status === undefined) return undefined;
+      const foreign = foreignProfiles(found.profiles);
+      if (foreign.length > 0) {
+        const summary = foreign.map((p) => ({ id: p.profile.id, purpose: p.profile.chargingProfilePurpose, stackLevel: p.profile.stackLevel, evseId: p.evseId, source: p.chargingLimitSource }));
+        log.warn({ stationId, foreign: summary, complete: found.complete }, 'station has charging profiles gridflex did not install');
+        await audit(db, 'gridflex', 'ocpp.ForeignProfiles', stationId, { profiles: summary, complete: found.complete });
+      }
+      return foreign;
+    } catch (err) {
+      log.warn({ stationId, err: err instanceof Error ? err.message : String(err) }, 'installed-profile check failed');
+      return undefined;
+    }
+  }
+
+  async function clearGridflexProfiles(stationId: string, ocppEvseIds?: number[]): Promise<ClearResult[] | undefined> {
+    const link = openLink(stationId);
+    if (!link) return undefined;
+    try {
+      const ids = gridflexProfileIds(ocppEvseIds ?? (await stationEvseIds(db, stationId)));
+      const results = await clearChargingProfiles(link, ids);
+      await audit(db, 'gridflex', 'ocpp.ProfilesCleared', stationId, { results });
+      return results;
+    } catch (err) {
+      log.warn({ stationId, err: err instanceof Error ? err.message : String(err) }, 'clearing charging profiles failed');
+      return undefined;
+    }
+  }
+
   return {
+    async getInstalledProfiles(stationId, options) {
+      const link = openLink(stationId);
+      return link ? reports.getInstalledProfiles(link, options) : undefined;
+    },
+    checkInstalledProfiles,
+    clearGridflexProfiles,
     handleUpgrade(req, socket, head) {
       const target = parseOcppPath(req.url, OCPP_ENDPOINT);
       if (!target.ok) {
@@ -324,6 +397,7 @@ export function createCsms(deps: CsmsDeps): Csms {
       clearTimeout(timer);
       await Promise.allSettled(open.map((c) => c.client.close({ force: true })));
       await server.close({ code: 1001, reason: 'CSMS shutting down', force: true });
+      reports.cancelAll();
       await Promise.allSettled([...pending]);
       // Stations whose close event has not run yet are still marked connected: mark them now.
       await Promise.allSettled(open.map((c) => inOrder(c.stationId, () => markDisconnected(db, c.stationId))));

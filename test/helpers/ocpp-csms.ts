@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../services/config.ts';
 import { createLogger } from '../../services/log.ts';
 import { createMetrics, type Metrics } from '../../services/metrics.ts';
-import { createCsms, type Csms } from '../../services/ocpp/csms.ts';
+import { createCsms, type Csms, type CsmsDeps } from '../../services/ocpp/csms.ts';
 import type { Db, Queryable } from '../../services/store/db.ts';
 
 export interface TestCsms {
@@ -21,7 +21,7 @@ export interface TestCsms {
   close(): Promise<void>;
 }
 
-export async function startTestCsms(db: Db, env: Record<string, string> = {}): Promise<TestCsms> {
+export async function startTestCsms(db: Db, env: Record<string, string> = {}, options: Pick<CsmsDeps, 'checkProfilesOnConnect'> = {}): Promise<TestCsms> {
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', OCPP_CALL_TIMEOUT_MS: '300', OCPP_HEARTBEAT_INTERVAL_S: '60', ...env });
   const metrics = createMetrics();
   const areaChanged: TestCsms['areaChanged'] = [];
@@ -35,6 +35,7 @@ export async function startTestCsms(db: Db, env: Record<string, string> = {}): P
       areaChanged: (gridAreaId, reason) => areaChanged.push({ gridAreaId, reason }),
       stationConnected: (stationId, gridAreaId) => stationConnected.push({ stationId, gridAreaId }),
     },
+    ...options,
   });
   const server: Server = createServer((_req, res) => res.writeHead(404).end());
   server.on('upgrade', (req, socket, head) => {

@@ -60,3 +60,32 @@ describe('orchestrator across instances [postgresql]', function () {
     }
   });
 });
+
+describe('orchestrator input from settings [pglite]', function () {
+  this.timeout(60_000);
+  it('passes the sharing policy with contracted capacities and the churn penalty to the optimizer', async () => {
+    const { freshPgliteDb } = await import('../helpers/db.ts');
+    const t = await freshPgliteDb();
+    try {
+      await t.db.tx((q) =>
+        upsertNodes(q, [
+          { id: 'ga-s', kind: 'grid_area', parentId: null, importLimitKw: 20 },
+          { id: 'cpo-a', kind: 'cpo', parentId: 'ga-s', importLimitKw: 30 },
+          { id: 'cpo-b', kind: 'cpo', parentId: 'ga-s' },
+        ]),
+      );
+      let seen: AllocationInput | undefined;
+      const solver = { allocate: async (i: AllocationInput) => ((seen = i), allocate(i)), close: async () => undefined };
+      const config = loadConfig({ SHARING_POLICY: 'proportional', CHURN_PENALTY_PER_KW: '0.1' });
+      const log = pino({ level: 'silent' });
+      const metrics = createMetrics();
+      const orch = createOrchestrator({ db: t.db, log, metrics, config, dispatcher: createDispatcher({ db: t.db, log, metrics, config }), solver });
+      await orch.runNow('ga-s', 'test');
+      assert.deepEqual(seen?.sharing, { policy: 'proportional', weights: { 'cpo-a': 30, 'cpo-b': 1 } });
+      assert.equal(seen?.churnPenaltyPerKw, 0.1);
+      assert.throws(() => loadConfig({ SHARING_POLICY: 'fifo' }), /SHARING_POLICY/);
+    } finally {
+      await t.drop();
+    }
+  });
+});

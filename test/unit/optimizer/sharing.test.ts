@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { allocate, monolithicOptimum, verifyAllocation, type Allocation, type AllocationInput, type CapacityEnvelope, type ChargingDemand, type SharingPolicy, type TopologyNode } from '../../../optimizer/index.ts';
+import { area, at, demand, envelope, evse, horizon, input, node, sum } from './builders.ts';
+import { RUNS } from './random-instances.ts';
+
+const DT_H = 0.25;
+
+/** Grid area g (22 kW) with CPOs A and B, one 22 kW EVSE each; A's EV leaves at 1:00, B's at 2:00; both want more than fits. */
+function twoCpos(sharing?: SharingPolicy, energyB = 100): AllocationInput {
+  const inp = input(8, [area('g', 22), node('A', 'cpo', 'g'), evse('a', 'A', 22), node('B', 'cpo', 'g'), evse('b', 'B', 22)], [
+    // A's EV leaves first, so without sharing urgency gives it everything.
+    demand('SA', 'a', 0, 4, 100),
+    demand('SB', 'b', 0, 8, energyB),
+  ]);
+  return sharing ? { ...inp, sharing } : inp;
+}
+
+const kwOf = (a: Allocation, id: string): number[] => a.evses.find((e) => e.evseId === id)!.kw;
+
+describe('sharing between CPOs', () => {
+  it('without a policy, urgency alone decides', async () => {
+    const a = await allocate(twoCpos());
+    assert.deepEqual(kwOf(a, 'a'), [22, 22, 22, 22, 0, 0, 0, 0]);
+    assert.deepEqual(kwOf(a, 'b'), [0, 0, 0, 0, 22, 22, 22, 22]);
+  });
+
+  it('proportional, equal weights: each CPO gets half of the scarce capacity', async () => {
+    for (const policy of ['proportional', 'maxmin'] as const) {
+      const inp = twoCpos({ policy });
+      const a = await allocate(inp);
+      assert.equal(a.status, 'optimal');
+      assert.deepEqual(verifyAllocation(inp, a).violations, []);
+      assert.deepEqual(kwOf(a, 'a'), [11, 11, 11, 11, 0, 0, 0, 0]);
+      assert.deepEqual(kwOf(a, 'b'), [11, 11, 11, 11, 22, 22, 22, 22]);
+      if (policy === 'maxmin') assert.match(a.reason ?? '', /maxmin is not built yet, proportional used/);
+    }
+  });
+
+  it('proportional to the weights (e.g. contracted capacity)', async () => {
+    const a = await allocate(twoCpos({ policy: 'proportional', weights: { A: 3, B: 1 } }));
+    assert.deepEqual(kwOf(a, 'a'), [16.5, 16.5, 16.5, 16.5, 0, 0, 0, 0]);
+    assert.deepEqual(kwOf(a, 'b'), [5.5, 5.5, 5.5, 5.5, 22, 22, 22, 22]);
+  });
+
+  it('never gives up energy for fairness: what one CPO cannot use goes to the other', async () => {
+    // B needs 2.75 kWh in all (11 kW for one interval): it gets its share first, A takes the rest.
+    const a = await allocate(twoCpos({ policy: 'proportional' }, 2.75));
+    assert.equal(sum(kwOf(a, 'b')) * DT_H, 2.75);
+    for (let t = 0; t < 4; t++) assert.equal(kwOf(a, 'a')[t]! + kwOf(a, 'b')[t]!, 22);
+    assert.deepEqual(a.unmet.map((u) => u.sessionId), ['SA']);
+  });
+
+  it('reports weights it cannot use and gives those CPOs no guaranteed share', async () => {
+    const a = await allocate(twoCpos({ policy: 'proportional', weights: { A: Number.NaN } }));
+    assert.match(a.reason ?? '', /sharing weight of CPO A is NaN: 0 used/);
+    assert.match(a.reason ?? '', /sharing weight of CPO B is missing: 0 used/);
+    // Both weights 0: no share to guarantee, urgency decides.
+    assert.deepEqual(kwOf(a, 'a'), [22, 22, 22, 22, 0, 0, 0, 0]);
+  });
+
+  it('sends a sharing area to the simplex even when the priority solver was asked for', async () => {
+    const a = await allocate({ ...twoCpos({ policy: 'proportional' }), method: 'priority' });
+    assert.equal(a.status, 'optimal');
+    assert.equal(a.solver!.priorityAreas, 0);
+    assert.match(a.reason ?? '', /sharing policy needs the simplex/);
+    assert.deepEqual(kwOf(a, 'b'), [11, 11, 11, 11, 22, 22, 22, 22]);
+  });
+});
+
+/** Random areas with 2–3 CPOs directly under the grid area; no min power (no rounding after the LP). */
+const kwLimit = fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined, freq: 2 });
+const sessionSpec = fc.record({
+  from: fc.integer({ min: -1, max: 8 }),
+  offsetMin: fc.constantFrom(0, 0, 5),
+  length: fc.integer({ min: 1, max: 10 }),
+  energyKwh: fc.integer({ min: 0, max: 60 }).map((x) => x / 2),
+  maxPowerKw: fc.option(fc.constantFrom(3.7, 7.4, 11), { nil: undefined }),
+});
+const cpoSpec = fc.record({
+  limit: kwLimit,
+  weight: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
+  sites: fc.array(fc.record({ limit: kwLimit, evses: fc.array(fc.record({ max: fc.constantFrom(3.7, 11, 22), session: fc.option(sessionSpec, { nil: undefined, freq: 4 }) }), { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 2 }),
+});
+const sharedInstance = fc.record({
+  count: fc.integer({ min: 1, max: 10 }),
+  areas: fc.array(fc.record({ limit: fc.integer({ min: 0, max: 60 }), profile: fc.option(fc.array(fc.option(fc.integer({ min: 0, max: 60 }), { nil: null }), { minLength: 10, maxLength: 10 }), { nil: undefined }), cpos: fc.array(cpoSpec, { minLength: 2, maxLength: 3 }) }), { minLength: 1, maxLength: 2 }),
+  weighted: fc.boolean(),
+  prices: fc.option(fc.array(fc.integer({ min: -5, max: 40 }), { minLength: 10, maxLength: 10 }), { nil: undefined }),
+});
+
+function toSharedInput(spec: typeof sharedInstance extends fc.Arbitrary<infer S> ? S : never): AllocationInput {
+  const nodes: TopologyNode[] = [];
+  const demands: ChargingDemand[] = [];
+  const envelopes: CapacityEnvelope[] = [];
+  const weights: Record<string, number> = {};
+  spec.areas.forEach((a, ai) => {
+    const g = `g${ai}`;
+    nodes.push(area(g, a.limit));
+    if (a.profile) envelopes.push(envelope(g, a.profile.slice(0, spec.count)));
+    a.cpos.forEach((c, ci) => {
+      const cpo = `${g}.c${ci}`;
+      nodes.push(node(cpo, 'cpo', g, c.limit));
+      weights[cpo] = c.weight ?? 1;
+      c.sites.forEach((s, si) => {
+        const site = `${cpo}.s${si}`;
+        nodes.push(node(site, 'site', cpo, s.limit));
+        s.evses.forEach((e, ei) => {
+          const id = `${site}.e${ei}`;
+          nodes.push(evse(id, site, e.max));
+          if (!e.session) return;
+          const arrivalMs = at(e.session.from, e.session.offsetMin);
+          demands.push({
+            sessionId: `${id}:s`, evseId: id, arrivalMs, departureMs: arrivalMs + e.session.length * 15 * 60_000, energyKwh: e.session.energyKwh,
+            ...(e.session.maxPowerKw === undefined ? {} : { maxPowerKw: e.session.maxPowerKw }),
+          });
+        });
+      });
+    });
+  });
+  return {
+    horizon: horizon(spec.count), nodes, envelopes, demands,
+    sharing: spec.weighted ? { policy: 'proportional', weights } : { policy: 'proportional' },
+    ...(spec.prices ? { pricePerKwh: spec.prices.slice(0, spec.count).map((x) => x / 100) } : {}),
+  };
+}
+
+/**
+ * The policy on its own definition, computed from the input only: in each interval, the CPOs "taking
+ * part" are those with an EV present that can charge (energy wanted, every limit on its path > 0); each
+ * is entitled to weight / Σ weights of them of the energy they get together in that interval. A CPO
+ * below its entitlement must have no session, plugged in for the whole interval and still short of
+ * energy, that could have taken more: each such session is at its max power or behind a full limit
+ * below the grid area (its EVSE, site or CPO).
+ */
+function assertProportional(inp: AllocationInput, alloc: Allocation): void {
+  const T = inp.horizon.count;
+  const byId = new Map(inp.nodes.map((n) => [n.id, n]));
+  const limit = (id: string, t: number): number => {
+    let l = byId.get(id)!.importLimitKw ?? Number.POSITIVE_INFINITY;
+    for (const env of inp.envelopes) if (env.nodeId === id && env.importKw[t] !== null && env.importKw[t] !== undefined) l = Math.min(l, env.importKw[t]!);
+    return l;
+  };
+  const pathOf = (id: string): string[] => {
+    const path: string[] = [];
+    for (let n = byId.get(id); n; n = n.parentId === null ? undefined : byId.get(n.parentId)) path.push(n.id);
+    return path;
+  };
+  const kw = new Map(alloc.evses.map((e) => [e.evseId, e.kw]));
+  const unmet = new Map(alloc.unmet.map((u) => [u.sessionId, u.kwh]));
+  const weights = inp.sharing!.weights;
+  for (let t = 0; t < T; t++) {
+    const start = at(t);
+    const load = new Map<string, number>();
+    for (const [id, v] of kw) for (const n of pathOf(id)) load.set(n, (load.get(n) ?? 0) + v[t]!);
+    for (const root of inp.nodes.filter((n) => n.parentId === null)) {
+      const part = new Map<string, { kwh: number; sessions: { d: ChargingDemand; full: boolean }[] }>();
+      for (const d of inp.demands) {
+        const path = pathOf(d.evseId);
+        if (path.at(-1) !== root.id) continue;
+        const overlap = (Math.min(start + 15 * 60_000, d.departureMs) - Math.max(start, d.arrivalMs)) / (15 * 60_000);
+        const max = Math.min(byId.get(d.evseId)!.maxPowerKw!, d.maxPowerKw ?? Number.POSITIVE_INFINITY, ...path.map((n) => limit(n, t)));
+        if (!(overlap > 0) || !(d.energyKwh > 0) || !(max > 0)) continue;
+        const cpo = path.at(-2)!;
+        const entry = part.get(cpo) ?? { kwh: 0, sessions: [] };
+        entry.kwh += kw.get(d.evseId)![t]! * DT_H * overlap;
+        entry.sessions.push({ d, full: overlap === 1 });
+        part.set(cpo, entry);
+      }
+      if (part.size < 2) continue;
+      const w = (c: string): number => (weights ? weights[c]! : 1);
+      const sumW = [...part.keys()].reduce((s, c) => s + w(c), 0);
+      if (!(sumW > 0)) continue;
+      const total = [...part.values()].reduce((s, e) => s + e.kwh, 0);
+      for (const [cpo, { kwh, sessions }] of part) {
+        const entitled = (w(cpo) / sumW) * total;
+        if (kwh >= entitled - 0.002) continue;
+        for (const { d, full } of sessions) {
+          if (!full || !((unmet.get(d.sessionId) ?? 0) > 0.005)) continue;
+          const v = kw.get(d.evseId)![t]!;
+          const atMax = v >= Math.min(byId.get(d.evseId)!.maxPowerKw!, d.maxPowerKw ?? Number.POSITIVE_INFINITY) - 0.002;
+          const blocked = pathOf(d.evseId).slice(0, -1).some((n) => load.get(n)! >= limit(n, t) - 0.002);
+          assert.ok(atMax || blocked, `interval ${t}: CPO ${cpo} got ${kwh} kWh of ${total}, entitled to ${entitled}, yet session ${d.sessionId} (unmet ${unmet.get(d.sessionId)}) could take more than ${v} kW`);
+        }
+      }
+    }
+  }
+}
+
+describe('sharing policy on random instances', () => {
+  it('proportional: a CPO below its share could not have used more; the LP equals the monolithic one; verifies', async () => {
+    await fc.assert(
+      fc.asyncProperty(sharedInstance, async (spec) => {
+        const inp = toSharedInput(spec);
+        const alloc = await allocate(inp);
+        assert.ok(alloc.status === 'optimal' || alloc.status === 'empty', `status ${alloc.status}: ${alloc.reason}`);
+        assert.deepEqual(verifyAllocation(inp, alloc).violations, []);
+        assertProportional(inp, alloc);
+        const mono = await monolithicOptimum(inp, 10);
+        assert.ok(mono && Math.abs(alloc.solver!.planObjective - mono.objective) <= 1e-6 * Math.max(1, Math.abs(mono.objective)), `${alloc.solver!.planObjective} vs ${mono?.objective}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('delivers at least as much energy as without the policy (energy comes first)', async () => {
+    await fc.assert(
+      fc.asyncProperty(sharedInstance, async (spec) => {
+        const inp = toSharedInput(spec);
+        const delivered = (a: Allocation): number => inp.demands.reduce((s, d) => s + d.energyKwh, 0) - a.unmet.reduce((s, u) => s + u.kwh, 0);
+        const { sharing: _, ...plain } = inp;
+        const shared = delivered(await allocate(inp));
+        const free = delivered(await allocate(plain));
+        assert.ok(shared >= free - 0.01, `with sharing ${shared} kWh, without ${free} kWh`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
