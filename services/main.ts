@@ -100,7 +100,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
   const openadr = createOpenadrVtn({ db, log, metrics, config, onSignalsChanged: onSignals });
   const ven = openadrVenFromConfig(config, { db, log, onSignalsChanged: onSignals });
   dispatcher.register('openadr', openadr.channel);
-  dispatcher.register('ocpp', csms.channel);
+  dispatcher.register('ocpp', csms.channel, { localTargets: () => csms.connectedStations().map((c) => c.stationId) });
   dispatcher.register('mqtt', mqtt.channel);
   dispatcher.register('oscp', createOscpChannel({ db, log, metrics, config }));
 

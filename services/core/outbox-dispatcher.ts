@@ -6,7 +6,12 @@ import { backlog, claimDue, recordAttempt, type OutboxChannel, type OutboxRow } 
 import type { ChannelHandler, DeliveryResult } from './delivery.ts';
 
 export interface Dispatcher {
-  register(channel: OutboxChannel, handler: ChannelHandler): void;
+  /**
+   * `localTargets`: for channels whose targets live on one instance (OCPP: the station's socket), the
+   * targets this instance can reach; only their messages are claimed here, so another instance holding
+   * the socket delivers the rest instead of both bouncing them as unavailable.
+   */
+  register(channel: OutboxChannel, handler: ChannelHandler, opts?: { localTargets?: () => string[] }): void;
   /** Runs a delivery pass soon (after an enqueue or a reconnect). */
   kick(): void;
   /** One delivery pass; resolves when every claimed message has an outcome. Exposed for tests. */
@@ -26,6 +31,7 @@ const MAX_BACKOFF_MS = 5 * 60_000;
 export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; config: Config }): Dispatcher {
   const { db, log, metrics, config } = deps;
   const handlers = new Map<OutboxChannel, ChannelHandler>();
+  const localTargets = new Map<OutboxChannel, () => string[]>();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
   let again = false;
@@ -73,7 +79,12 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
   }
 
   async function pass(): Promise<number> {
-    const rows = await claimDue(db, { limit: 500, staleMs: config.OCPP_CALL_TIMEOUT_MS * 2 + 10_000 });
+    const staleMs = config.OCPP_CALL_TIMEOUT_MS * 2 + 10_000;
+    const rows = await claimDue(db, { limit: 500, staleMs, ...(localTargets.size ? { excludeChannels: [...localTargets.keys()] } : {}) });
+    for (const [channel, targets] of localTargets) {
+      const here = targets();
+      if (here.length > 0) rows.push(...(await claimDue(db, { channel, targets: here, limit: 500, staleMs })));
+    }
     const byTarget = new Map<string, OutboxRow[]>();
     for (const r of rows) {
       const key = `${r.channel}|${r.target}`;
@@ -127,8 +138,10 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
   }
 
   return {
-    register(channel, handler) {
+    register(channel, handler, opts) {
       handlers.set(channel, handler);
+      if (opts?.localTargets) localTargets.set(channel, opts.localTargets);
+      else localTargets.delete(channel);
     },
     kick() {
       if (running) again = true;

@@ -96,7 +96,10 @@ function fromRow(r: Row): OutboxRow {
  * at most `limit`, optionally for one target. Claimed rows move to in_flight so a second dispatcher
  * (another instance) skips them.
  */
-export async function claimDue(q: Queryable, opts: { channel?: OutboxChannel; target?: string; limit: number; staleMs: number }): Promise<OutboxRow[]> {
+export async function claimDue(
+  q: Queryable,
+  opts: { channel?: OutboxChannel; target?: string; targets?: string[]; excludeChannels?: OutboxChannel[]; limit: number; staleMs: number },
+): Promise<OutboxRow[]> {
   const rows = await q.query<Row>(
     `UPDATE outbox SET state = 'in_flight', updated_at = now()
      WHERE id IN (
@@ -104,9 +107,10 @@ export async function claimDue(q: Queryable, opts: { channel?: OutboxChannel; ta
        WHERE ((state = 'pending' AND next_attempt_at <= now())
               OR (state = 'in_flight' AND updated_at < now() - ($4::double precision * interval '1 millisecond')))
          AND ($1::text IS NULL OR channel = $1) AND ($2::text IS NULL OR target = $2)
+         AND ($5::text[] IS NULL OR target = ANY($5::text[])) AND ($6::text[] IS NULL OR channel <> ALL($6::text[]))
        ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
      RETURNING id, channel, target, action, payload, dedupe_key, run_id, state, attempts, created_at`,
-    [opts.channel ?? null, opts.target ?? null, opts.limit, opts.staleMs],
+    [opts.channel ?? null, opts.target ?? null, opts.limit, opts.staleMs, opts.targets ?? null, opts.excludeChannels ?? null],
   );
   return rows.map(fromRow).sort((a, b) => a.id - b.id);
 }

@@ -93,6 +93,26 @@ forEachDriver('outbox dispatcher', (get) => {
     assert.equal(due[0]!.runId, 7);
   });
 
+  it('claims messages of instance-bound channels only for the targets this instance holds', async () => {
+    const db = get();
+    await db.tx(async (q) => {
+      await enqueue(q, { channel: 'ocpp', target: 'cs-here', action: 'A', payload: {} });
+      await enqueue(q, { channel: 'ocpp', target: 'cs-elsewhere', action: 'A', payload: {} });
+      await enqueue(q, { channel: 'mqtt', target: 'topic/local', action: 'publish', payload: {} });
+    });
+    const tried: string[] = [];
+    const d = createDispatcher({ db, log, metrics: createMetrics(), config });
+    d.register('ocpp', async (m) => (tried.push(m.target), { outcome: 'acked' }), { localTargets: () => ['cs-here'] });
+    d.register('mqtt', async (m) => (tried.push(m.target), { outcome: 'acked' }));
+    await d.runOnce();
+    assert.ok(tried.includes('cs-here') && tried.includes('topic/local'), tried.join());
+    assert.ok(!tried.includes('cs-elsewhere'), 'a station held by another instance is left to it');
+    const [elsewhere] = await recentOutbox(db, { target: 'cs-elsewhere', limit: 1 });
+    assert.equal(elsewhere!.state, 'pending');
+    assert.equal(elsewhere!.attempts, 0);
+    await d.stop();
+  });
+
   it('survives a handler that throws: counted as a retry, never lost', async () => {
     const db = get();
     await enqueue(db, { channel: 'oscp', target: 'peer-throw', action: 'heartbeat', payload: {} });
