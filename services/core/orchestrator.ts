@@ -9,7 +9,7 @@ import { loadActiveDemands } from '../ocpp/session-store.ts';
 import { saveRun } from '../store/allocation-store.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { loadEnvelopes } from '../store/forecast-store.ts';
-import { listAreaNodes } from '../store/topology-store.ts';
+import { listAreaNodes, type StoredNode } from '../store/topology-store.ts';
 import type { Dispatcher } from './outbox-dispatcher.ts';
 import type { Solver } from './solver.ts';
 import { planDispatch } from './dispatch-plan.ts';
@@ -69,7 +69,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   const chains = new Map<string, Promise<unknown>>();
   let stopped = false;
 
-  async function buildInput(db: Queryable, gridAreaId: string, atMs: number): Promise<{ input: AllocationInput; nodes: TopologyNode[]; txByEvse: Map<string, string> }> {
+  async function buildInput(db: Queryable, gridAreaId: string, atMs: number): Promise<{ input: AllocationInput; stored: StoredNode[]; txByEvse: Map<string, string> }> {
     const horizon = { startMs: alignToInterval(atMs, config.INTERVAL_MINUTES), intervalMinutes: config.INTERVAL_MINUTES, count: config.HORIZON_INTERVALS };
     const stored = await listAreaNodes(db, gridAreaId);
     const nodes: TopologyNode[] = stored.map((n) => ({
@@ -96,7 +96,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
         : {}),
       ...(config.CHURN_PENALTY_PER_KW > 0 ? { churnPenaltyPerKw: config.CHURN_PENALTY_PER_KW } : {}),
     };
-    return { input, nodes, txByEvse };
+    return { input, stored, txByEvse };
   }
 
   /**
@@ -120,7 +120,8 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
 
   async function runWith(q0: Queryable, gridAreaId: string, reason: string, inTx: <T>(fn: (q: Queryable) => Promise<T>) => Promise<T>): Promise<RunResult> {
     const atMs = now();
-    const { input, txByEvse } = await buildInput(q0, gridAreaId, atMs);
+    // the dispatch plan uses the same topology the allocation was made for
+    const { input, stored, txByEvse } = await buildInput(q0, gridAreaId, atMs);
     const alloc = await deps.solver.allocate(input);
     const check = verifyAllocation(input, alloc);
     const digest = createHash('sha256').update(JSON.stringify(input)).digest('hex');
@@ -130,7 +131,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     const { runId, messages } = await inTx(async (q) => {
       const id = await saveRun(q, { gridAreaId, trigger: reason, inputsDigest: digest, verified: check.ok, violations: check.violations, allocation: alloc });
       if (!check.ok) return { runId: id, messages: 0 };
-      const n = await planDispatch(q, { runId: id, gridAreaId, allocation: alloc, txByEvse, nowMs: atMs, config, log });
+      const n = await planDispatch(q, { runId: id, gridAreaId, allocation: alloc, nodes: stored, txByEvse, nowMs: atMs, config, log });
       const extra = deps.afterAllocation ? await deps.afterAllocation(q, { gridAreaId, allocation: alloc, nowMs: atMs }) : 0;
       return { runId: id, messages: n + extra };
     });
