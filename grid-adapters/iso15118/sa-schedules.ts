@@ -20,7 +20,7 @@
  */
 import { compareSchedules, type ScheduleComparison, type TimedSchedule } from '../ocpp/composite.ts';
 import { capPeriods, DEFAULT_PHASES, DEFAULT_VOLTAGE_V, floorTenth, kwToUnit, toPeriods, type RateUnit } from '../ocpp/schedule.ts';
-import { TX_STACK_LEVEL, txProfileId } from '../ocpp/profiles.ts';
+import { txProfileId, txProfileRequest2x } from '../ocpp/profiles.ts';
 import type { Horizon } from '../../optimizer/model.ts';
 
 export const MAX_SCHEDULES_PER_PROFILE = 3;
@@ -73,17 +73,7 @@ export function buildSaScheduleProfile(i: SaScheduleInput): object {
     chargingSchedulePeriod: capPeriods(toPeriods(kw.map(toLimit), intervalS), maxPeriods, duration).map((p) => (i.phases === undefined ? p : { ...p, numberPhases: i.phases })),
     ...(tariff ? { salesTariff: tariff } : {}),
   }));
-  return {
-    evseId: i.ocppEvseId,
-    chargingProfile: {
-      id,
-      stackLevel: TX_STACK_LEVEL,
-      chargingProfilePurpose: 'TxProfile',
-      chargingProfileKind: 'Absolute',
-      transactionId: i.transactionId,
-      chargingSchedule: schedules,
-    },
-  };
+  return txProfileRequest2x({ ocppEvseId: i.ocppEvseId, transactionId: i.transactionId, schedules });
 }
 
 function salesTariff(prices: number[], intervalS: number, id: number): object {

@@ -101,6 +101,28 @@ export function txSlot(stationId: string, ocppEvseId: number): string {
   return `${stationId}/tx/${ocppEvseId}`;
 }
 
+/**
+ * The OCPP 2.x SetChargingProfile request for a TxProfile: one wrapper for the plain plan, the ISO 15118
+ * schedule list and the 2.1 V2X profile, so the slot's id and stack level stay the same whichever is sent.
+ * OCPP 2.0.1 / 2.1 K01.FR.16: a TxProfile targets an evseId > 0; K01.FR.03: it carries the transactionId.
+ * Same id + stack level as before → K01.FR.05 replaces the old profile, and K01.FR.39 (same
+ * stackLevel/transactionId under another id) cannot trigger.
+ */
+export function txProfileRequest2x(t: { ocppEvseId: number; transactionId: string; schedules: object[]; maxOfflineDurationS?: number }): object {
+  return {
+    evseId: t.ocppEvseId,
+    chargingProfile: {
+      id: txProfileId(t.ocppEvseId),
+      stackLevel: TX_STACK_LEVEL,
+      chargingProfilePurpose: 'TxProfile',
+      chargingProfileKind: 'Absolute',
+      transactionId: t.transactionId,
+      ...(t.maxOfflineDurationS === undefined ? {} : { maxOfflineDuration: t.maxOfflineDurationS }),
+      chargingSchedule: t.schedules,
+    },
+  };
+}
+
 export function txProfileId(ocppEvseId: number): number {
   return TX_PROFILE_ID_BASE + ocppEvseId;
 }
@@ -158,21 +180,12 @@ export function buildStationProfiles(plan: StationPlan): ProfileMessage[] {
       slot: txSlot(plan.stationId, e.ocppEvseId),
       payload:
         isV2(plan.version)
-          ? {
-              // OCPP 2.0.1 / 2.1 K01.FR.16: a TxProfile targets an evseId > 0; K01.FR.03: it carries the
-              // transactionId. Same id + stack level as before → K01.FR.05 replaces the old profile,
-              // and K01.FR.39 (same stackLevel/transactionId under another id) cannot trigger.
-              evseId: e.ocppEvseId,
-              chargingProfile: {
-                id,
-                stackLevel: TX_STACK_LEVEL,
-                chargingProfilePurpose: 'TxProfile',
-                chargingProfileKind: 'Absolute',
-                transactionId: e.transactionId,
-                ...(plan.version === '2.1' && plan.maxOfflineDurationS !== undefined ? { maxOfflineDuration: plan.maxOfflineDurationS } : {}),
-                chargingSchedule: [{ id, ...schedule }],
-              },
-            }
+          ? txProfileRequest2x({
+              ocppEvseId: e.ocppEvseId,
+              transactionId: e.transactionId,
+              schedules: [{ id, ...schedule }],
+              ...(plan.version === '2.1' && plan.maxOfflineDurationS !== undefined ? { maxOfflineDurationS: plan.maxOfflineDurationS } : {}),
+            })
           : {
               // OCPP 1.6 §5.16: the transactionId SHALL be included for a TxProfile, and a profile with
               // the same chargingProfileId (or stackLevel/purpose) replaces the existing one.

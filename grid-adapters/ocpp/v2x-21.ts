@@ -17,7 +17,7 @@
  * merged keeping the setpoint and caps closest to zero (conservative both ways).
  */
 import type { Horizon } from '../../optimizer/model.ts';
-import { txProfileId, TX_STACK_LEVEL } from './profiles.ts';
+import { txProfileId, txProfileRequest2x } from './profiles.ts';
 import { DEFAULT_PHASES, DEFAULT_VOLTAGE_V, floorTenth, type RateUnit } from './schedule.ts';
 
 export interface V2xTxInput {
@@ -99,31 +99,25 @@ export function buildV2xTxProfile21(i: V2xTxInput): object {
     periods = periods.filter((p, k) => k === 0 || !(p.setpoint === periods[k - 1]!.setpoint && p.limit === periods[k - 1]!.limit && p.dischargeLimit === periods[k - 1]!.dischargeLimit));
   }
   const id = txProfileId(i.ocppEvseId);
-  return {
-    evseId: i.ocppEvseId,
-    chargingProfile: {
-      id,
-      stackLevel: TX_STACK_LEVEL,
-      chargingProfilePurpose: 'TxProfile',
-      chargingProfileKind: 'Absolute',
-      transactionId: i.transactionId,
-      ...(i.maxOfflineDurationS === undefined ? {} : { maxOfflineDuration: i.maxOfflineDurationS }),
-      chargingSchedule: [
-        {
-          id,
-          startSchedule: new Date(i.horizon.startMs).toISOString(),
-          duration,
-          chargingRateUnit: unit,
-          chargingSchedulePeriod: periods.map((p) => ({
-            startPeriod: p.startPeriod,
-            operationMode: 'CentralSetpoint',
-            setpoint: p.setpoint,
-            limit: p.limit,
-            ...(p.dischargeLimit < 0 ? { dischargeLimit: p.dischargeLimit } : {}),
-            ...(i.phases === undefined ? {} : { numberPhases: i.phases }),
-          })),
-        },
-      ],
-    },
-  };
+  return txProfileRequest2x({
+    ocppEvseId: i.ocppEvseId,
+    transactionId: i.transactionId,
+    ...(i.maxOfflineDurationS === undefined ? {} : { maxOfflineDurationS: i.maxOfflineDurationS }),
+    schedules: [
+      {
+        id,
+        startSchedule: new Date(i.horizon.startMs).toISOString(),
+        duration,
+        chargingRateUnit: unit,
+        chargingSchedulePeriod: periods.map((p) => ({
+          startPeriod: p.startPeriod,
+          operationMode: 'CentralSetpoint',
+          setpoint: p.setpoint,
+          limit: p.limit,
+          ...(p.dischargeLimit < 0 ? { dischargeLimit: p.dischargeLimit } : {}),
+          ...(i.phases === undefined ? {} : { numberPhases: i.phases }),
+        })),
+      },
+    ],
+  });
 }

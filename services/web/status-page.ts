@@ -11,9 +11,8 @@ import { intervalStartMs } from '../../optimizer/model.ts';
 import { iso, toMs } from '../store/rows.ts';
 import type { Authenticator } from '../http/route.ts';
 import { tokenMatches, type AdminPrincipal } from '../http/admin-auth.ts';
-import { stepChart } from './svg-chart.ts';
+import { esc, stepChart } from './svg-chart.ts';
 
-const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const PAST_SLOTS = 8;
 
 /**

@@ -7,7 +7,8 @@ export interface Series {
   dashed?: boolean;
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** HTML/XML escaping for text placed in the page (shared by the status page). */
+export const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function stepChart(opts: { slots: number[]; series: Series[]; width?: number; height?: number; unit: string; nowMs?: number }): string {
   const W = opts.width ?? 760, H = opts.height ?? 220, L = 48, R = 10, T = 10, B = 28;
