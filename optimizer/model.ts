@@ -69,6 +69,11 @@ export interface ChargingDemand {
    * verifyAllocation checks both sides (docs/optimizer.md, "V2G").
    */
   v2g?: V2gState;
+  /**
+   * Priority charging (OCPP 2.1 UsePriorityCharging / NotifyPriorityCharging): this session's energy is
+   * served before that of every session without it, from the headroom under the limits (never above one).
+   */
+  priority?: boolean;
 }
 
 export interface V2gState {
@@ -150,6 +155,21 @@ export interface EvseSchedule {
    * re-allocation stays within every limit.
    */
   capKw: number[];
+  /**
+   * Export cap per interval (kW, a magnitude >= 0): the most this EVSE may discharge (V2G). Absent or 0:
+   * no discharging allowed. When kw[t] < 0 the EVSE discharges -kw[t] <= exportCapKw[t].
+   */
+  exportCapKw?: number[];
+}
+
+/** A limit the plan could not keep because the input asked for the impossible, as penalized slack. */
+export interface LimitViolation {
+  nodeId: string;
+  interval: number;
+  /** 'import': the node's net import is above its (possibly negative) import limit; 'export': likewise for export. */
+  kind: 'import' | 'export';
+  /** By how much (kW). */
+  excessKw: number;
 }
 
 export interface UnmetEnergy {
@@ -192,6 +212,8 @@ export interface Allocation {
   nodeLimitsKw: Record<string, number[]>;
   unmet: UnmetEnergy[];
   binding: BindingConstraint[];
+  /** Limits the input made impossible to keep (e.g. more committed export than V2G can give); empty or absent normally. */
+  violations?: LimitViolation[];
   objective: number;
   solveMs: number;
   solver?: SolverReport;
