@@ -4,10 +4,14 @@
  */
 import { ocppBench } from './ocpp-bench.ts';
 import { optimizerBench } from './optimizer-bench.ts';
+import { reoptimizeBench } from './reoptimize-bench.ts';
+import { sharingBench } from './sharing-bench.ts';
 
 const benches: Record<string, (arg?: string) => Promise<string>> = {
   optimizer: (arg) => optimizerBench(arg ? arg.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0) : undefined),
   ocpp: (arg) => ocppBench(arg ? arg.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0) : undefined),
+  sharing: (arg) => sharingBench(arg ? arg.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0) : undefined),
+  reoptimize: (arg) => reoptimizeBench(arg ? arg.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0) : undefined),
 };
 
 const [filter, arg] = process.argv.slice(2);

@@ -32,7 +32,7 @@ let scratch = newScratch(64);
  * top-down. At each node the amount handed down is shared in proportion to the number of idle EVSEs in
  * each child subtree, but no child gets more than it can use (its own headroom, or the sum of its EVSEs'
  * max); what a capped child cannot use goes to the others (water-filling). Shares are floored to 0.001 kW,
- * so for every node Σ caps ≤ limit. Returns caps `[e * count + t]`; non-idle positions get `kw`.
+ * so for every node Σ caps ≤ limit. Returns caps `[e * count + t]`; non-idle positions get max(0, kw).
  */
 export function shareHeadroom(p: Problem, kw: Float64Array, spec: ShareSpec): Float64Array {
   const { count: T, tree, lim } = p;
@@ -44,13 +44,14 @@ export function shareHeadroom(p: Problem, kw: Float64Array, spec: ShareSpec): Fl
   const idleCount = new Int32Array(nNodes);
   const give = new Float64Array(nNodes);
   for (let e = 0; e < tree.reachableEvses; e++) {
-    for (let t = 0; t < T; t++) if (!spec.idle[e * T + t]) cap[e * T + t] = kw[e * T + t]!;
+    // A discharging EVSE (kw < 0) may draw nothing: cap 0 (its export cap is exportCapKw).
+    for (let t = 0; t < T; t++) if (!spec.idle[e * T + t]) cap[e * T + t] = Math.max(0, kw[e * T + t]!);
   }
 
   const below = new Float64Array(nNodes);
   const pre = tree.preorder;
   for (let t = 0; t < T; t++) {
-    sumUnder(p, kw, t, used);
+    sumUnder(p, kw, t, used, 'import');
     // Bottom-up: children come after their parent in preorder, so a backward pass that adds each node
     // into its parent has every child's room in `below` before the parent is reached.
     for (let q = 0; q < pre.length; q++) {

@@ -29,6 +29,23 @@ export interface TopologyNode {
   maxPowerKw?: number;
   /** EVSE only: below this the charger cannot run; it must then be off (kW). */
   minPowerKw?: number;
+  /**
+   * Per-phase import limit (A), e.g. a fuse or a connection given in amperes: one limit on each phase of
+   * the node (docs/optimizer.md, "Phases and minimum power"). Applies with the kW limits, not instead.
+   */
+  importLimitA?: number;
+  /** Per-phase export limit (A). */
+  exportLimitA?: number;
+  /**
+   * Phases of the node's supply (1 or 3). Below a 1-phase node every EVSE is single-phase; for an EVSE,
+   * how it connects. Unset: inherited from the nearest ancestor that states it; unknown for an EVSE, it
+   * counts as the worst case (its whole current on every phase).
+   */
+  phaseCount?: 1 | 3;
+  /** Phase-to-neutral voltage (V) used to turn this node's ampere limits into kW; default 230. */
+  phaseVoltageV?: number;
+  /** Single-phase EVSE or node: which phase it is on, when known (inherited like `phaseCount`). */
+  phase?: 'L1' | 'L2' | 'L3';
 }
 
 export interface Horizon {
@@ -64,9 +81,9 @@ export interface ChargingDemand {
   /** Session-specific min power (kW) below which the charger must be off. */
   minPowerKw?: number;
   /**
-   * V2G capability and state of charge (kWh). Discharge (negative setpoints) is not planned yet: today
-   * allocate() only uses the SoC ceiling (it never charges more than capacityKwh − socKwh) and
-   * verifyAllocation checks both sides (docs/optimizer.md, "V2G").
+   * V2G capability and state of charge (kWh): the session may discharge (negative setpoints) within its
+   * SoC band, for price arbitrage or export the grid requires; `energyKwh` is then the NET energy wanted
+   * (docs/optimizer.md, "V2G and export").
    */
   v2g?: V2gState;
   /**
@@ -124,22 +141,42 @@ export interface AllocationInput {
    * simplex models it; the priority solver ignores it (docs/optimizer.md, "Churn penalty").
    */
   churnPenaltyPerKw?: number;
+  /**
+   * How min powers ("0 or at least min") are handled (docs/optimizer.md, "Phases and minimum power"):
+   * - 'rounding' (default): the LP, then values under the min are turned off and the freed energy handed
+   *   out again greedily (fast, may lose energy);
+   * - 'milp': per area, a binary per variable with a min power (GLPK's branch and bound), exact within the
+   *   time limit; large areas, and areas whose MILP finds no integer solution in time, use 'rounding'.
+   * `reason` (and `SolverReport.milpAreas`) says which mode each area got.
+   */
+  minPowerMode?: MinPowerMode;
 }
 
+export type MinPowerMode = 'rounding' | 'milp';
+
 /**
- * - 'proportional': in every interval where several CPOs of a grid area have an EV that can charge, each
- *   such CPO is entitled to weight / Σ(weights of those CPOs) of what the area's CPOs draw then; a CPO gets
- *   less only when none of its EVs could use more (its sessions are met, at their max, or behind a full
- *   limit below the grid area). Ranked below delivering energy, above urgency and cost.
- * - 'maxmin': not built yet; treated as 'proportional' (said so in `reason`).
- * `weights` by CPO node id (e.g. the contracted capacity); absent: all equal (1). When given, a CPO missing
- * from it, or with a non-finite or negative weight, has weight 0 (no guaranteed share) and is reported.
- * CPOs are the topmost nodes of kind 'cpo' under a grid area; EVSEs under no CPO take no part.
+ * How scarce power is shared between the CPOs of a grid area (docs/optimizer.md, "Sharing"). CPOs are the
+ * topmost nodes of kind 'cpo' under a grid area; EVSEs under no CPO take no part. In every interval where
+ * at least two CPOs have an EV that can charge ("take part"):
+ * - 'proportional': each is entitled to weight / Σ(weights of those CPOs) of what they draw together; a
+ *   CPO gets less only when none of its EVs could use more (its sessions are met, at their max, or
+ *   behind a full limit below the grid area).
+ * - 'maxmin': weighted max-min fair (water-filling): a CPO that could use more has at least the
+ *   power per unit of weight of every other CPO drawing power then.
+ * - 'priority': `classes` by CPO node id, higher served first: a CPO gets power only when no CPO of a
+ *   higher class could use more then. CPOs missing from the map are the lowest class (reported).
+ * - 'fcfs': first come, first served, as OSCP deployments hand out backup capacity: `order` lists CPO ids
+ *   in the order they asked; each is served fully before the next, as with classes. CPOs not in the
+ *   order come last, equal among themselves (reported).
+ * All rank below delivering energy (never a kWh less than without the policy) and above urgency and cost.
+ * `weights` ('proportional', 'maxmin') by CPO node id (e.g. the contracted capacity); absent: all equal
+ * (1). When given, a CPO missing from it, or with a non-finite or negative weight, has weight 0 (no
+ * guaranteed share) and is reported. Ids naming no CPO of the topology are reported and ignored.
  */
-export interface SharingPolicy {
-  policy: 'none' | 'proportional' | 'maxmin';
-  weights?: Record<string, number>;
-}
+export type SharingPolicy =
+  | { policy: 'none' | 'proportional' | 'maxmin'; weights?: Record<string, number> }
+  | { policy: 'priority'; classes: Record<string, number> }
+  | { policy: 'fcfs'; order: string[] };
 
 export type AllocationStatus = 'optimal' | 'feasible' | 'fallback' | 'empty';
 
@@ -198,6 +235,8 @@ export interface SolverReport {
   lowerBound?: number;
   /** (planObjective − lowerBound) / max(1, |planObjective|): the proven worst-case relative gap. */
   gap?: number;
+  /** Grid areas whose min powers were solved exactly as a MILP (`minPowerMode: 'milp'`); absent otherwise. */
+  milpAreas?: number;
 }
 
 export interface Allocation {
@@ -210,6 +249,10 @@ export interface Allocation {
   nodeTotalsKw: Record<string, number[]>;
   /** The effective import limit per node per interval (kW), after min'ing envelopes and static limits; Infinity = none. */
   nodeLimitsKw: Record<string, number[]>;
+  /** Sum of exportCapKw under each node per interval (kW); present only when some EVSE may discharge. */
+  nodeExportTotalsKw?: Record<string, number[]>;
+  /** The effective export limit per node per interval (kW, gross discharge); Infinity = none; with nodeExportTotalsKw. */
+  nodeExportLimitsKw?: Record<string, number[]>;
   unmet: UnmetEnergy[];
   binding: BindingConstraint[];
   /** Limits the input made impossible to keep (e.g. more committed export than V2G can give); empty or absent normally. */

@@ -1,5 +1,5 @@
 import type { AllocationInput, ChargingDemand, Horizon } from './model.ts';
-import { effectiveLimits, pathLimits } from './limits.ts';
+import { effectiveExportLimits, effectiveLimits, pathLimits, requiredExport } from './limits.ts';
 import { Reasons } from './reasons.ts';
 import { buildTree, type Tree } from './topology.ts';
 import { intervalValues } from './lp/columns.ts';
@@ -9,6 +9,20 @@ import { prepareSharing, type Sharing } from './sharing.ts';
 export const UNMET_PENALTY = 1000;
 /** Extra weight, as a fraction of the penalty, for a session leaving at the horizon start (linear to 0 at its end). */
 export const URGENCY_BONUS = 0.1;
+/**
+ * Extra penalty per unmet kWh of a priority session (OCPP 2.1 use case K21 priority charging, `ChargingDemand.priority`):
+ * its weight, 2000–2100, is at least 900 above any other session's (1000–1100), more than urgency (≤ 100)
+ * and cost (≤ 11) together, so its energy is served first from the headroom; the limits stay hard rows, so
+ * it never goes above one (sharing.ts explains how it ranks against the sharing term).
+ */
+export const PRIORITY_BONUS = 1000;
+
+/** PRIORITY_BONUS for a priority session; anything but `true` or absent is reported and read as no priority. */
+function priorityBonus(d: ChargingDemand, reasons: Reasons): number {
+  if (d.priority === true) return PRIORITY_BONUS;
+  if (d.priority !== undefined && d.priority !== false) reasons.add(`session ${d.sessionId}: priority ${String(d.priority)} is not a boolean, no priority`);
+  return 0;
+}
 
 /** A charging session after validation, bound to one EVSE. */
 export interface Session {
@@ -24,8 +38,19 @@ export interface Session {
   t1: number;
   /** Share of each interval during which the EV is plugged in; energy = kW · Δt · frac. */
   frac: Float64Array;
-  /** Penalty per unmet kWh: earlier departures weigh a little more, so scarce power goes to them first. */
+  /** Penalty per unmet kWh: earlier departures weigh a little more, priority sessions much more (PRIORITY_BONUS). */
   weight: number;
+  /** Discharge (V2G) allowed and its bounds; null for plain charging (docs/optimizer.md, "V2G and export"). */
+  v2g: V2gPlan | null;
+}
+
+/** A V2G session's validated discharge bounds (kW, kWh). */
+export interface V2gPlan {
+  /** min(the EV's maxDischargeKw, the EVSE's maxPowerKw): a bidirectional EVSE is rated both ways. */
+  maxDischargeKw: number;
+  minSocKwh: number;
+  socKwh: number;
+  capacityKwh: number;
 }
 
 export interface Problem {
@@ -40,6 +65,15 @@ export interface Problem {
   lim: Float64Array;
   /** Tightest limit from the node up to its root `[node * count + t]`. */
   pathLim: Float64Array;
+  /**
+   * Effective export limit (gross discharge under the node) `[node * count + t]`, Infinity = none; empty
+   * (length 0) when no session may discharge (nothing for it to limit).
+   */
+  exportLim: Float64Array;
+  /** Tightest export limit from the node up to its root `[node * count + t]`; empty like exportLim. */
+  exportPathLim: Float64Array;
+  /** Export required by a negative envelope import limit `[node * count + t]` (kW, 0 = none); empty when none. */
+  minExport: Float64Array;
   /** Per EVSE index: hardware max and min (kW). */
   evseMax: Float64Array;
   evseMin: Float64Array;
@@ -88,6 +122,7 @@ export function prepare(input: AllocationInput): Problem {
   const tree = buildTree(input.nodes, reasons);
   const lim = effectiveLimits(tree, input.envelopes, count, reasons);
   const pathLim = pathLimits(tree, lim, count);
+  const minExport = requiredExport(tree, input.envelopes, count, reasons);
 
   const nEv = tree.evseNode.length;
   const evseMax = new Float64Array(nEv);
@@ -104,11 +139,15 @@ export function prepare(input: AllocationInput): Problem {
   const ignored: ChargingDemand[] = [];
   const session = bindSessions(input.demands, tree, evseMax, evseMin, count, ignored, reasons);
   if (valid) for (const s of session) if (s) window(s, horizon, count, reasons);
+  // Export limits only matter where a session may discharge; without one they are not built (two
+  // nodes × intervals arrays, 260 MB at 10 000 sites).
+  const exportLim = session.some((s) => s?.v2g) ? effectiveExportLimits(tree, input.envelopes, count, reasons) : new Float64Array(0);
+  const exportPathLim = exportLim.length > 0 ? pathLimits(tree, exportLim, count) : exportLim;
   if (input.pricePerKwh !== undefined && !Array.isArray(input.pricePerKwh)) reasons.add('pricePerKwh is not an array, ignored');
   const intervalValue = intervalValues(count, Array.isArray(input.pricePerKwh) ? input.pricePerKwh : undefined);
   const sharing = prepareSharing(input.sharing, tree, reasons);
   const churn = churnPenalty(input.churnPenaltyPerKw, reasons);
-  return { horizon, count, dtH, valid, tree, lim, pathLim, evseMax, evseMin, session, ignored, reasons, intervalValue, sharing, churn };
+  return { horizon, count, dtH, valid, tree, lim, pathLim, exportLim, exportPathLim, minExport, evseMax, evseMin, session, ignored, reasons, intervalValue, sharing, churn };
 }
 
 /** Most the churn penalty may weigh per kW of change: it stays far below a delivered kWh (1000). */
@@ -158,14 +197,14 @@ function bindSessions(demands: ChargingDemand[], tree: Tree, evseMax: Float64Arr
       reasons.add(`session ${d.sessionId}: min power ${minKw} kW above max ${maxKw} kW, it cannot charge`);
       maxKw = 0;
     }
-    session[e] = { demand: d, evse: e, energyKwh, maxKw, minKw, t0: 0, t1: 0, frac: new Float64Array(count), weight: UNMET_PENALTY };
+    session[e] = { demand: d, evse: e, energyKwh, maxKw, minKw, t0: 0, t1: 0, frac: new Float64Array(count), weight: UNMET_PENALTY + priorityBonus(d, reasons), v2g: v2gPlan(d, evseMax[e]!, reasons) };
   }
   return session;
 }
 
 /**
- * V2G demands: the battery cannot take more than capacity − SoC, so the energy wanted is cut to that
- * (discharge is not planned yet, so the SoC floor never binds). Unusable V2G values leave it as it is.
+ * V2G demands: the battery cannot take more than capacity − SoC, so the net energy wanted is cut to that.
+ * Unusable V2G values leave it as it is.
  */
 function socCeiling(d: ChargingDemand, energyKwh: number, reasons: Reasons): number {
   const v = d.v2g;
@@ -180,6 +219,28 @@ function socCeiling(d: ChargingDemand, energyKwh: number, reasons: Reasons): num
     return room;
   }
   return energyKwh;
+}
+
+/**
+ * Whether a V2G session may discharge, and within which bounds. Every value must be finite and >= 0 (as
+ * verifyAllocation reads them), and the SoC must start within [minSoc, capacity]: the LP keeps the SoC
+ * in that band throughout, so an EV that arrives under its min SoC (or above capacity) does not discharge.
+ */
+function v2gPlan(d: ChargingDemand, evseMax: number, reasons: Reasons): V2gPlan | null {
+  const v = d.v2g;
+  if (v === undefined || v === null || typeof v !== 'object') return null;
+  const { maxDischargeKw, minSocKwh, socKwh, capacityKwh } = v;
+  if (![maxDischargeKw, minSocKwh, socKwh, capacityKwh].every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)) {
+    if (Number.isFinite(capacityKwh) && Number.isFinite(socKwh) && capacityKwh >= 0 && socKwh >= 0) reasons.add(`session ${d.sessionId}: v2g discharge values are invalid (must be finite and >= 0), no discharge planned`);
+    return null;
+  }
+  const max = Math.min(maxDischargeKw, evseMax);
+  if (!(max > 0)) return null;
+  if (socKwh < minSocKwh || socKwh > capacityKwh) {
+    reasons.add(`session ${d.sessionId}: SoC ${socKwh} kWh outside [min ${minSocKwh}, capacity ${capacityKwh}], no discharge planned`);
+    return null;
+  }
+  return { maxDischargeKw: max, minSocKwh, socKwh, capacityKwh };
 }
 
 /**
@@ -207,5 +268,5 @@ function window(s: Session, h: Horizon, count: number, reasons: Reasons): void {
   }
   const span = count * step;
   const slack = span > 0 ? (h.startMs + span - d.departureMs) / span : 0;
-  s.weight = UNMET_PENALTY * (1 + URGENCY_BONUS * Math.max(0, Math.min(1, slack)));
+  s.weight = UNMET_PENALTY * (1 + URGENCY_BONUS * Math.max(0, Math.min(1, slack))) + priorityBonus(d, reasons);
 }

@@ -7,13 +7,15 @@ import { sumUnder } from './rounding.ts';
  * back. Sessions still short of energy, most urgent first, are raised interval by interval (earliest first)
  * up to their max and the headroom left on their path, never to a value under their min power.
  * `skip[e]` = 1 for EVSEs that must stay as they are (an area that fell back). Returns the kWh added.
+ * Headroom is the import limit less the gross charging below (discharge frees none: limits are gross).
+ * A V2G session raised here is still settled on its SoC bounds when rounded (rounding.ts settleV2g).
  */
 export function topUp(p: Problem, plan: Float64Array, skip: Uint8Array): number {
   const { count: T, tree, lim, dtH } = p;
   const used = new Float64Array(tree.nodes.length * T);
   const scratch = new Float64Array(tree.nodes.length);
   for (let t = 0; t < T; t++) {
-    sumUnder(p, plan, t, scratch);
+    sumUnder(p, plan, t, scratch, 'import');
     for (const n of tree.preorder) used[n * T + t] = scratch[n]!;
   }
   const short: { e: number; kwh: number; weight: number }[] = [];
@@ -36,6 +38,8 @@ export function topUp(p: Problem, plan: Float64Array, skip: Uint8Array): number 
       const f = s.frac[t]!;
       if (!(f > 0)) continue;
       const k = e * T + t;
+      // A V2G discharge stays as planned (raising it towards 0 would change the SoC plan and the export).
+      if (plan[k]! < 0) continue;
       let room = s.maxKw - plan[k]!;
       for (const n of path) room = Math.min(room, lim[n * T + t]! - used[n * T + t]!);
       const raise = Math.min(room, left / (dtH * f));

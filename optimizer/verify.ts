@@ -1,13 +1,17 @@
 import type { Allocation, AllocationInput, ChargingDemand, TopologyNode } from './model.ts';
+import { checkPhaseLimits } from './verify-phases.ts';
 
 /**
  * An independent check of an allocation against its input. It shares no code with the solver (only the
  * model's conventions, restated here), so a bug in the solver's limit or tree handling is not repeated
  * here and hidden.
  *
- * Both sides: the sum of capKw under a node stays within its import limit, the sum of kw (negative =
- * export) within its export limit; only a V2G session may discharge, up to its max discharge, and its SoC
- * (from socKwh, step by step) stays within [minSocKwh after a discharge, capacityKwh].
+ * Both sides, each gross (docs/optimizer.md, "V2G and export"): the sum of capKw under a node stays
+ * within its import limit, the sum of discharge (−kw where kw < 0) and the sum of exportCapKw within its
+ * export limit; only a V2G session may discharge, up to its max discharge and its exportCapKw, and its
+ * SoC (from socKwh, step by step) stays within [minSocKwh after a discharge, capacityKwh after a charge].
+ * A negative envelope importKw asks for export: the net sum of kw under the node must be ≤ importKw, up
+ * to 0.001 kW (the setpoint step) per discharging EVSE, unless `violations` lists the shortfall exactly.
  *
  * Conventions checked: a NaN or negative limit means 0; an EVSE without a finite maxPowerKw may draw 0; a
  * session is present in every interval overlapping [arrival, departure) and gets kW · Δt · overlap there;
@@ -51,6 +55,8 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
     const x = n.exportLimitKw === undefined ? Number.POSITIVE_INFINITY : kwOrZero(n.exportLimitKw);
     exportLimits.set(n.id, new Array<number>(T).fill(x));
   }
+  /** Export asked for by negative envelope import limits, per node (kW, 0 = none). */
+  const required = new Map<string, number[]>();
   for (const env of input.envelopes) {
     const l = limits.get(env.nodeId);
     const x = exportLimits.get(env.nodeId);
@@ -58,6 +64,11 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
     for (let t = 0; t < T && t < env.importKw.length; t++) {
       const v = env.importKw[t];
       if (v !== null && v !== undefined) l[t] = Math.min(l[t]!, kwOrZero(v));
+      if (typeof v === 'number' && Number.isFinite(v) && v < 0) {
+        const r = required.get(env.nodeId) ?? new Array<number>(T).fill(0);
+        r[t] = Math.max(r[t]!, -v);
+        required.set(env.nodeId, r);
+      }
     }
     const exp = Array.isArray(env.exportKw) ? env.exportKw : [];
     for (let t = 0; t < T && t < exp.length; t++) {
@@ -65,6 +76,8 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
       if (v !== null && v !== undefined) x[t] = Math.min(x[t]!, kwOrZero(v));
     }
   }
+
+  checkPhaseLimits(input, alloc, limits, fail); // per-phase ampere limits (verify-phases.ts)
 
   /** Ids from the node up to its root, or null when it hangs under no root. */
   const pathCache = new Map<string, string[] | null>();
@@ -94,11 +107,17 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
   };
 
   const sums = new Map<string, number[]>();
-  /** Sums of the setpoints themselves (negative = export), for the export limits. */
-  const kwSums = new Map<string, number[]>();
+  /** Sums of the discharge (−kw where kw < 0), of exportCapKw, of kw (net) and discharging EVSEs. */
+  const outSums = new Map<string, number[]>();
+  const capOutSums = new Map<string, number[]>();
+  const netSums = new Map<string, number[]>();
+  const discharging = new Map<string, number[]>();
   for (const id of nodes.keys()) {
     sums.set(id, new Array<number>(T).fill(0));
-    kwSums.set(id, new Array<number>(T).fill(0));
+    outSums.set(id, new Array<number>(T).fill(0));
+    capOutSums.set(id, new Array<number>(T).fill(0));
+    netSums.set(id, new Array<number>(T).fill(0));
+    discharging.set(id, new Array<number>(T).fill(0));
   }
   const seen = new Set<string>();
   for (const sch of alloc.evses) {
@@ -111,6 +130,10 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
     seen.add(sch.evseId);
     if (sch.kw.length !== T || sch.capKw.length !== T) {
       fail(`EVSE ${sch.evseId}: kw has ${sch.kw.length} and capKw ${sch.capKw.length} entries, horizon has ${T}`);
+      continue;
+    }
+    if (sch.exportCapKw !== undefined && sch.exportCapKw.length !== T) {
+      fail(`EVSE ${sch.evseId}: exportCapKw has ${sch.exportCapKw.length} entries, horizon has ${T}`);
       continue;
     }
     let demand: ChargingDemand | undefined;
@@ -136,6 +159,12 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
       const discharge = v2gOk && f > 0 && kw < 0;
       if (!Number.isFinite(kw) || (kw < 0 && !discharge)) fail(`${at}: kw ${kw} is not a finite value >= 0`);
       if (discharge && -kw > v2g.maxDischargeKw + EPS) fail(`${at}: discharge ${-kw} kW above the V2G max ${v2g.maxDischargeKw}`);
+      // exportCapKw: absent means no discharge allowed; else within [−kw, V2G max], 0 without a V2G session.
+      const xcap = sch.exportCapKw === undefined ? 0 : sch.exportCapKw[t]!;
+      if (!Number.isFinite(xcap) || xcap < 0) fail(`${at}: exportCapKw ${xcap} is not a finite value >= 0`);
+      if (kw < 0 && -kw > xcap + EPS) fail(`${at}: discharge ${-kw} kW above exportCapKw ${sch.exportCapKw === undefined ? '(absent)' : xcap}`);
+      if (xcap > 0 && !(v2gOk && f > 0)) fail(`${at}: exportCapKw ${xcap} without a V2G session present`);
+      if (xcap > 0 && v2gOk && xcap > v2g.maxDischargeKw + EPS) fail(`${at}: exportCapKw ${xcap} above the V2G max ${v2g.maxDischargeKw}`);
       if (!Number.isFinite(cap) || cap < 0) fail(`${at}: capKw ${cap} is not a finite value >= 0`);
       if (kw > cap + EPS) fail(`${at}: kw ${kw} above capKw ${cap}`);
       if (cap > evseMax + EPS) fail(`${at}: capKw ${cap} above the EVSE max ${evseMax}`);
@@ -148,7 +177,7 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
         if (v2gOk) {
           soc += kw * dtH * f;
           if (kw < 0 && soc < v2g.minSocKwh - SUM_EPS) fail(`${at}: SoC ${soc} kWh under the V2G min ${v2g.minSocKwh} after discharging`);
-          if (soc > v2g.capacityKwh + SUM_EPS) fail(`${at}: SoC ${soc} kWh above the battery capacity ${v2g.capacityKwh}`);
+          if (kw > 0 && soc > v2g.capacityKwh + SUM_EPS) fail(`${at}: SoC ${soc} kWh above the battery capacity ${v2g.capacityKwh}`);
         }
       } else {
         if (kw !== 0) fail(`${at}: kw ${kw} while no session is present`);
@@ -158,8 +187,12 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
         for (const id of path) {
           const sum = sums.get(id)!;
           sum[t] = sum[t]! + cap;
-          const ks = kwSums.get(id)!;
-          ks[t] = ks[t]! + kw;
+          if (kw < 0) {
+            outSums.get(id)![t]! -= kw;
+            discharging.get(id)![t]! += 1;
+          }
+          capOutSums.get(id)![t]! += Number.isFinite(xcap) ? xcap : 0;
+          netSums.get(id)![t]! += kw;
         }
       }
     }
@@ -172,6 +205,12 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
     if (n.kind === 'evse' && !seen.has(n.id)) fail(`EVSE ${n.id} has no schedule`);
   }
 
+  const reportedViolations = new Map<string, number>();
+  for (const v of alloc.violations ?? []) {
+    const ok = nodes.has(v.nodeId) && Number.isInteger(v.interval) && v.interval >= 0 && v.interval < T && v.kind === 'import' && Number.isFinite(v.excessKw) && v.excessKw > 0;
+    if (!ok || !((required.get(v.nodeId)?.[v.interval] ?? 0) > 0)) fail(`violation ${JSON.stringify(v)} names no required export of the input`);
+    else reportedViolations.set(`${v.nodeId}\u0000${v.interval}`, v.excessKw);
+  }
   for (const [id, limit] of limits) {
     const sum = sums.get(id)!;
     const totals = alloc.nodeTotalsKw[id];
@@ -180,9 +219,20 @@ export function verifyAllocation(input: AllocationInput, alloc: Allocation): Ver
     if (!reported || reported.length !== T) fail(`node ${id}: nodeLimitsKw missing or not ${T} entries`);
     for (let t = 0; t < T; t++) {
       if (sum[t]! > limit[t]! + SUM_EPS) fail(`node ${id} interval ${t}: sum of capKw ${sum[t]} above the import limit ${limit[t]}`);
-      const exported = -kwSums.get(id)![t]!;
+      const exported = outSums.get(id)![t]!;
       const exportLimit = exportLimits.get(id)![t]!;
       if (exported > exportLimit + SUM_EPS) fail(`node ${id} interval ${t}: export ${exported} kW above the export limit ${exportLimit}`);
+      const capOut = capOutSums.get(id)![t]!;
+      if (capOut > exportLimit + SUM_EPS) fail(`node ${id} interval ${t}: sum of exportCapKw ${capOut} above the export limit ${exportLimit}`);
+      const xt = alloc.nodeExportTotalsKw?.[id]?.[t];
+      if (xt !== undefined && !(Math.abs(xt - capOut) <= SUM_EPS)) fail(`node ${id} interval ${t}: nodeExportTotalsKw ${xt} but the export caps under it sum to ${capOut}`);
+      const need = required.get(id)?.[t] ?? 0;
+      if (need > 0) {
+        const short = netSums.get(id)![t]! + need;
+        const listed = reportedViolations.get(`${id}\u0000${t}`);
+        if (short > SUM_EPS + 0.001 * discharging.get(id)![t]! && listed === undefined) fail(`node ${id} interval ${t}: net ${netSums.get(id)![t]} kW above the import limit ${-need} (export required) and no violation reported`);
+        if (listed !== undefined && !(Math.abs(listed - short) <= SUM_EPS)) fail(`node ${id} interval ${t}: violation reports ${listed} kW, the shortfall is ${short}`);
+      }
       const total = totals?.[t];
       if (total !== undefined && !(Math.abs(total - sum[t]!) <= SUM_EPS)) fail(`node ${id} interval ${t}: nodeTotalsKw ${total} but the caps under it sum to ${sum[t]}`);
       const lim = reported?.[t];

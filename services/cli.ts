@@ -160,6 +160,16 @@ peers
     process.stdout.write(`peer ${peerId} revoked\n`);
   });
 
+program
+  .command('openadr-mqtt-acl')
+  .description('print a Mosquitto acl_file for the OpenADR notifier topics, from the OpenADR clients and vens (external broker)')
+  .option('--publisher <username>', "MQTT username of gridflex's own publisher", 'gridflex')
+  .action(async (opts: { publisher: string }) => {
+    const { mosquittoAcl } = await import('./openadr/mqtt-acl.ts');
+    const cfg = config();
+    process.stdout.write(await withDb((db) => mosquittoAcl(db, `${cfg.MQTT_TOPIC_PREFIX}/openadr3`, opts.publisher)));
+  });
+
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`gridflex: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);

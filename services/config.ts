@@ -35,13 +35,20 @@ export const configSchema = z.object({
   HORIZON_INTERVALS: z.coerce.number().int().min(1).max(672).default(96),
   SOLVER_TIME_LIMIT_S: z.coerce.number().positive().max(300).default(10),
   /**
-   * How scarce capacity is shared across the CPO nodes of a grid area (docs/optimizer.md): 'none', or
-   * 'proportional' to each CPO node's importLimitKw (its contracted capacity; 1 where unset). Costs a
-   * second LP solve per area.
+   * How scarce capacity is shared across the CPO nodes of a grid area (docs/optimizer.md, "Sharing"):
+   * 'none'; 'proportional' to, or 'maxmin' (weighted max-min fair) by, each CPO node's importLimitKw (its
+   * contracted capacity; 1 where unset); 'priority' by each CPO node's sharingClass (higher first); 'fcfs'
+   * in the order the CPO nodes were created. Costs a second LP solve per area.
    */
-  SHARING_POLICY: z.enum(['none', 'proportional']).default('none'),
+  SHARING_POLICY: z.enum(['none', 'proportional', 'maxmin', 'priority', 'fcfs']).default('none'),
   /** Penalty per kW of setpoint change between intervals (0..1; 0 = off). Slows large LPs: see docs/optimizer.md. */
   CHURN_PENALTY_PER_KW: z.coerce.number().min(0).max(1).default(0),
+  /**
+   * Min powers ("0 or at least min"): 'rounding' (LP, then turn off what is under the min and top up; fast)
+   * or 'milp' (exact per area with GLPK's integer solver, up to 60 % of SOLVER_TIME_LIMIT_S; large areas
+   * stay on rounding). docs/optimizer.md, "Phases and minimum power".
+   */
+  MIN_POWER_MODE: z.enum(['rounding', 'milp']).default('rounding'),
   REALLOCATE_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(250),
   /** Used when a session tells us nothing about its needs (OCPP 1.6, or 2.0.1 without ISO 15118). */
   DEFAULT_SESSION_ENERGY_KWH: z.coerce.number().positive().max(500).default(30),
@@ -93,8 +100,23 @@ export const configSchema = z.object({
   OPENADR_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** OpenADR 3 VTN: lifetime of an access token (s). */
   OPENADR_TOKEN_TTL_S: z.coerce.number().int().min(60).max(86_400).default(3600),
+  /**
+   * OpenADR 3 VTN: token buckets against credential guessing on /auth/token and with bearer tokens.
+   * Each failed attempt takes a token from the bucket of its client id and of its source IP; an empty
+   * bucket answers 429 with Retry-After. Burst = bucket size, PER_MIN = tokens refilled per minute.
+   */
+  OPENADR_AUTH_FAIL_CLIENT_BURST: z.coerce.number().int().min(1).max(10_000).default(10),
+  OPENADR_AUTH_FAIL_CLIENT_PER_MIN: z.coerce.number().positive().max(10_000).default(5),
+  OPENADR_AUTH_FAIL_IP_BURST: z.coerce.number().int().min(1).max(100_000).default(50),
+  OPENADR_AUTH_FAIL_IP_PER_MIN: z.coerce.number().positive().max(100_000).default(30),
   /** OpenADR 3 VTN: MQTT broker URI announced in GET /notifiers (MQTT notifications are published only when set). */
   OPENADR_MQTT_BROKER_URL: url(['mqtt:', 'mqtts:', 'ws:', 'wss:']).optional(),
+  /**
+   * OpenADR 3 VTN: how MQTT clients authenticate, as announced in GET /notifiers. OAUTH2_BEARER_TOKEN
+   * (username "{clientID}", the access token as password; the embedded broker enforces per-client
+   * topic ACLs with it) or ANONYMOUS (an external broker that does its own access control).
+   */
+  OPENADR_MQTT_AUTHENTICATION: z.enum(['OAUTH2_BEARER_TOKEN', 'ANONYMOUS']).default('OAUTH2_BEARER_TOKEN'),
   /** OpenADR 3: how far ahead (days) looping events (event.duration longer than their intervals) are expanded into signals. */
   /**
    * OpenADR SIMPLE levels 0..3 as the share of a node's static import limit taken away while the level

@@ -15,6 +15,7 @@ import { createOrchestrator, type Orchestrator } from './core/orchestrator.ts';
 import { createSolver } from './core/solver.ts';
 import { createScheduler } from './scheduler.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/embedded-broker.ts';
+import { openadrMqttAuthority } from './openadr/mqtt-acl.ts';
 import { createMqttPublisher, type MqttPublisher } from './mqtt/mqtt-channel.ts';
 import { createCsms, type Csms } from './ocpp/csms.ts';
 import { startOcppTlsFromConfig } from './ocpp/ocpp-tls.ts';
@@ -98,6 +99,8 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
   });
   const onSignals = (a: string) => orchestrator.request(a, 'openadr');
   const openadr = createOpenadrVtn({ db, log, metrics, config, onSignalsChanged: onSignals });
+  // Embedded broker: OpenADR clients log in with their access token and read only their topics.
+  broker?.setAuthority(openadrMqttAuthority({ db, issuer: openadr.issuer, topicRoot: `${config.MQTT_TOPIC_PREFIX}/openadr3` }));
   const ven = openadrVenFromConfig(config, { db, log, onSignalsChanged: onSignals });
   dispatcher.register('openadr', openadr.channel);
   dispatcher.register('ocpp', csms.channel, { localTargets: () => csms.connectedStations().map((c) => c.stationId) });
@@ -132,7 +135,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
         },
       });
       areaRoutes(api, { db, auth, orchestrator });
-      stationRoutes(api, { db, auth, csms });
+      stationRoutes(api, { db, auth, csms, priority: { config, kick: () => dispatcher.kick(), areaChanged: onAreaChanged } });
       oscpPeerRoutes(api, { db, auth });
       oscpAdminRoutes(api, { db, auth, publicBaseUrl: () => publicUrl });
       openadrAdminRoutes(api, { db, auth, onSignalsChanged: onSignals });

@@ -7,3 +7,4 @@ export * from './schemas.ts';
 export * from './duration.ts';
 export * from './intervals.ts';
 export * from './signals.ts';
+export * from './report-schedule.ts';

@@ -1,4 +1,4 @@
-import type { Problem } from '../prepare.ts';
+import { PRIORITY_BONUS, UNMET_PENALTY, type Problem } from '../prepare.ts';
 import type { AreaRange } from '../topology.ts';
 import type { AreaColumns } from '../lp/columns.ts';
 
@@ -50,6 +50,8 @@ export function indexArea(p: Problem, area: AreaRange, cols: AreaColumns): AreaI
   for (let c = 0; c < nC; c++) tCols[at[cols.colT[c]!]!++] = c;
   const sessOff = new Int32Array(nS + 1);
   for (let c = 0; c < nC; c++) sessOff[cols.sessionOf[c]! + 1] = c + 1;
+  // A V2G session with discharge columns only (no charging possible) has an empty range.
+  for (let s = 0; s < nS; s++) if (sessOff[s + 1]! < sessOff[s]!) sessOff[s + 1] = sessOff[s]!;
 
   const local = new Int32Array(tree.nodes.length).fill(-1);
   const limitedNodes: number[] = [];
@@ -87,7 +89,7 @@ function byValue(ix: AreaIndex, cols: AreaColumns, s: number): number[] {
 }
 
 /**
- * A plan built session by session, least laxity first (how many intervals at its power it could skip),
+ * A plan built session by session, priority sessions first, then least laxity first (how many intervals at its power it could skip),
  * each session taking its most valuable intervals first within the headroom the sessions before it left.
  * Where limits are loose and prices vary this is what the optimum does. Writes `x`, returns its value.
  */
@@ -106,7 +108,9 @@ export function sessionPass(p: Problem, area: AreaRange, cols: AreaColumns, ix: 
     slack[s] = (cap - E[s]!) / Math.max(peak, 1e-9);
     bySlack[s] = s;
   }
-  bySlack.sort((a, b) => slack[a]! - slack[b]! || w[b]! - w[a]! || a - b);
+  // Priority sessions (w ≥ 2000, PRIORITY_BONUS) all before the others, then least laxity first.
+  const prio = (s: number): number => (w[s]! >= UNMET_PENALTY + PRIORITY_BONUS ? 1 : 0);
+  bySlack.sort((a, b) => prio(b) - prio(a) || slack[a]! - slack[b]! || w[b]! - w[a]! || a - b);
   x.fill(0);
   let value = 0;
   for (const s of bySlack) {

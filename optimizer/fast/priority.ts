@@ -1,7 +1,8 @@
-import type { Problem } from '../prepare.ts';
+import { PRIORITY_BONUS, UNMET_PENALTY, type Problem } from '../prepare.ts';
 import type { AreaRange } from '../topology.ts';
 import type { AreaColumns } from '../lp/columns.ts';
 import { indexArea, sessionPass, shiftWithinSessions } from './area-index.ts';
+import { areaHasV2g, requiredExportPass } from './export-pass.ts';
 
 /**
  * The priority solver: the same LP as lp/build.ts (same columns, rows and objective), solved by
@@ -34,6 +35,11 @@ export interface PriorityOutcome {
   /** Σ_s w_s · E_s: the LP objective of a plan is `offset − value`. */
   offset: number;
   iterations: number;
+  /**
+   * Set when the area has V2G (discharge columns or a required export): the relaxation covers charging
+   * only, so `bound` is NaN (no proof) and this says what was planned instead.
+   */
+  v2gNote?: string;
 }
 
 export interface PriorityOptions {
@@ -170,44 +176,79 @@ export function solvePriority(p: Problem, area: AreaRange, cols: AreaColumns, pl
   // in intervals at its power here (time-based laxity: 0.00 % vs 0.08 % from the optimum at 1000 sites).
   // Each delivered kWh is worth about the same (w varies by 10 %), so not wasting capacity on a session
   // that could charge later matters most; the urgency weight breaks ties.
+  // Priority sessions (OCPP 2.1, w ≥ 2000 against ≤ 1100: a kWh of theirs is worth about two of any other)
+  // get a pass of their own first, over the whole horizon; the others then share the headroom left. As a
+  // mere tie-breaker inside one pass, a priority session with laxity lost its interval to a plain session
+  // that could not wait, and then found no room later (8 % from the optimum at 10 sites, docs/optimizer.md).
   {
+    // Energy a column's session could still take from its interval on (later) or up to it (earlier).
     const later = new Float64Array(nC);
+    const earlier = new Float64Array(nC);
     for (let s = 0; s < nS; s++) {
       let acc = 0;
       for (let c = sessOff[s + 1]! - 1; c >= sessOff[s]!; c--) {
         acc += cols.colA[c]! * cols.colUb[c]!;
         later[c] = acc;
       }
+      acc = 0;
+      for (let c = sessOff[s]!; c < sessOff[s + 1]!; c++) {
+        acc += cols.colA[c]! * cols.colUb[c]!;
+        earlier[c] = acc;
+      }
     }
-    rem.set(E);
-    x.fill(0);
-    let value = 0;
+    const tier = new Uint8Array(nS);
+    for (let s = 0; s < nS; s++) tier[s] = w[s]! >= UNMET_PENALTY + PRIORITY_BONUS ? 1 : 0;
+    const tiered = tier.includes(1) && tier.includes(0);
+    /** Headroom the first pass used, per limited node (index in limitedNodes) and interval. */
+    const used = tiered ? new Float64Array(limitedNodes.length * T) : null;
     const lax = new Float64Array(nC);
     const byLaxity = (a: number, b: number): number => lax[a]! - lax[b]! || w[cols.sessionOf[b]!]! - w[cols.sessionOf[a]!]! || a - b;
-    for (let t = 0; t < T; t++) {
-      const seg = order.subarray(tOff[t]!, tOff[t + 1]!);
-      for (let k = 0; k < seg.length; k++) {
-        const c = tCols[tOff[t]! + k]!;
-        seg[k] = c;
-        // In intervals at this column's power: how many it could still skip and finish.
-        lax[c] = (later[c]! - rem[cols.sessionOf[c]!]!) / (cols.colUb[c]! * cols.colA[c]!);
+    const seg: number[] = [];
+    /**
+     * One pass over the intervals (forward, or backward: then laxity counts the intervals before) with the
+     * sessions of `pass` (-1: all), each in the headroom the earlier pass left; returns the value added.
+     */
+    const lowestLaxity = (pass: number, backward: boolean): number => {
+      let value = 0;
+      for (let i = 0; i < T; i++) {
+        const t = backward ? T - 1 - i : i;
+        seg.length = 0;
+        for (let k = tOff[t]!; k < tOff[t + 1]!; k++) {
+          const c = tCols[k]!;
+          if (pass >= 0 && tier[cols.sessionOf[c]!] !== pass) continue;
+          seg.push(c);
+          // In intervals at this column's power: how many it could still skip and finish.
+          lax[c] = ((backward ? earlier[c]! : later[c]!) - rem[cols.sessionOf[c]!]!) / (cols.colUb[c]! * cols.colA[c]!);
+        }
+        seg.sort(byLaxity);
+        resetHead(t);
+        if (used && pass === 0) limitedNodes.forEach((n, j) => (head[n]! -= used[j * T + t]!));
+        for (const c of seg) {
+          const s = cols.sessionOf[c]!;
+          if (!(rem[s]! > 1e-12)) continue;
+          const a = cols.colA[c]!;
+          const v = Math.min(room(c), rem[s]! / a);
+          if (!(v > 0)) continue;
+          take(c, v);
+          x[c] = v;
+          rem[s]! -= a * v;
+          value += (w[s]! + r[t]!) * a * v;
+        }
+        if (used && pass === 1) limitedNodes.forEach((n, j) => (used[j * T + t] = lim[n * T + t]! - head[n]!));
       }
-      seg.sort(byLaxity);
-      resetHead(t);
-      for (const c of seg) {
-        const s = cols.sessionOf[c]!;
-        if (!(rem[s]! > 1e-12)) continue;
-        const a = cols.colA[c]!;
-        const v = Math.min(room(c), rem[s]! / a);
-        if (!(v > 0)) continue;
-        take(c, v);
-        x[c] = v;
-        rem[s]! -= a * v;
-        value += (w[s]! + r[t]!) * a * v;
+      return value;
+    };
+    // Priority sessions first: as early as they can (forward), or as late as they can (backward), which
+    // leaves the early intervals to plain sessions that leave soon; the better of the two plans is kept.
+    for (const backward of tiered ? [false, true] : [false]) {
+      rem.set(E);
+      x.fill(0);
+      const value = tiered ? lowestLaxity(1, backward) + lowestLaxity(0, false) : lowestLaxity(-1, false);
+      if (value > bestValue) {
+        bestValue = value;
+        best.set(x);
       }
     }
-    bestValue = value;
-    best.set(x);
   }
 
   // Primal 3: session by session (area-index.ts).
@@ -297,5 +338,12 @@ export function solvePriority(p: Problem, area: AreaRange, cols: AreaColumns, pl
 
   bestValue += shiftWithinSessions(p, area, cols, ix, best);
   for (let c = 0; c < nC; c++) plan[cols.colEvse[c]! * T + cols.colT[c]!] = best[c]!;
+  if (areaHasV2g(p, area, cols)) {
+    // Charging plan as above (V2G sessions charge up to their need, which the SoC ceiling allows), then
+    // required export from V2G discharge; no arbitrage (docs/optimizer.md, "V2G and export").
+    const kwh = requiredExportPass(p, area, cols, plan);
+    const v2gNote = `required export served greedily from V2G discharge (${kwh.toFixed(3)} kWh), no price arbitrage planned`;
+    return { value: bestValue, bound: Number.NaN, offset, iterations: it, v2gNote };
+  }
   return { value: bestValue, bound: bestBound, offset, iterations: it };
 }

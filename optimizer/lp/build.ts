@@ -1,8 +1,10 @@
 import type { Problem } from '../prepare.ts';
-import { areaShares, participants, SHARING_WEIGHT } from '../sharing.ts';
+import { areaShares } from '../sharing.ts';
 import type { AreaRange } from '../topology.ts';
 import { areaColumns, type AreaColumns } from './columns.ts';
+import { appendSharing } from './sharing-rows.ts';
 import type { GlpkConstants, GlpkLp, GlpkTerm } from './solve.ts';
+import { appendV2gRows, type V2gAcc } from './v2g-rows.ts';
 
 export { EARLY_REWARD } from './columns.ts';
 
@@ -18,9 +20,14 @@ export interface AreaLp {
   rows: number;
   /** a · p of every column of the areas with a sharing term (see `energyFirstLp`); empty when none. */
   sharedEnergy: GlpkTerm[];
+  /** Discharge columns q (V2G, lp/v2g-rows.ts): their (EVSE, interval), upper bound and name. */
+  disEvse: Int32Array;
+  disT: Int32Array;
+  disUb: Float64Array;
+  disName: string[];
 }
 
-interface Acc {
+interface Acc extends V2gAcc {
   objective: GlpkTerm[];
   rows: GlpkLp['subjectTo'];
   bounds: GlpkLp['bounds'];
@@ -40,6 +47,8 @@ interface Acc {
  *   Σ_{e under n} p[e][t] ≤ limit[n][t]                     (one row per node and interval, unless provably redundant)
  * A node row is redundant when an ancestor's limit is not larger (its row covers a superset of variables),
  * or when the variables under it cannot reach the limit even all at their maximum.
+ * V2G sessions add discharge columns q, SoC chains, gross export rows and required-export rows
+ * (lp/v2g-rows.ts); their energy rows count p − q.
  * `colOf[e * count + t]` is set to the column index of p[e][t] (it must hold -1 for this area's EVSEs).
  */
 export function buildAreaLp(p: Problem, area: AreaRange, k: GlpkConstants, colOf: Int32Array, cols: AreaColumns = areaColumns(p, area)): AreaLp | null {
@@ -60,11 +69,11 @@ export function buildMonolithicLp(p: Problem, k: GlpkConstants): AreaLp | null {
 }
 
 function newAcc(): Acc {
-  return { objective: [], rows: [], bounds: [], colEvse: [], colT: [], colUb: [], colName: [], sessions: [], sharedEnergy: [] };
+  return { objective: [], rows: [], bounds: [], colEvse: [], colT: [], colUb: [], colName: [], sessions: [], sharedEnergy: [], disEvse: [], disT: [], disUb: [], disName: [] };
 }
 
 function finish(acc: Acc, name: string, k: GlpkConstants): AreaLp | null {
-  if (acc.colName.length === 0) return null;
+  if (acc.colName.length === 0 && acc.disName.length === 0) return null;
   return {
     lp: { name, objective: { direction: k.GLP_MIN, name: 'cost', vars: acc.objective }, subjectTo: acc.rows, bounds: acc.bounds },
     colEvse: Int32Array.from(acc.colEvse),
@@ -74,6 +83,10 @@ function finish(acc: Acc, name: string, k: GlpkConstants): AreaLp | null {
     sessions: acc.sessions,
     rows: acc.rows.length,
     sharedEnergy: acc.sharedEnergy,
+    disEvse: Int32Array.from(acc.disEvse),
+    disT: Int32Array.from(acc.disT),
+    disUb: Float64Array.from(acc.disUb),
+    disName: acc.disName,
   };
 }
 
@@ -96,6 +109,9 @@ function appendArea(p: Problem, area: AreaRange, k: GlpkConstants, colOf: Int32A
     acc.objective.push({ name, coef: -p.intervalValue[t]! * a });
     energy[cols.sessionOf[c]!]!.push({ name, coef: a });
   }
+  // Discharge columns, SoC chains, export rows and required-export rows (V2G; none without it).
+  const disStart = acc.disName.length;
+  appendV2gRows(p, area, k, colOf, cols, energy, acc);
   cols.sessions.forEach((e, i) => {
     const s = p.session[e]!;
     const slack = `s${e}`;
@@ -134,6 +150,8 @@ function appendArea(p: Problem, area: AreaRange, k: GlpkConstants, colOf: Int32A
   if (areaShares(p, area)) {
     appendSharing(p, area, k, colOf, acc);
     for (let c = 0; c < cols.colEvse.length; c++) acc.sharedEnergy.push({ name: acc.colName[base + c]!, coef: cols.colA[c]! });
+    // Net energy: stage 1 must not count kWh charged only to be discharged again.
+    for (let c = 0; c < cols.disEvse.length; c++) acc.sharedEnergy.push({ name: acc.disName[disStart + c]!, coef: -cols.disA[c]! });
   }
 }
 
@@ -186,36 +204,4 @@ function appendChurn(p: Problem, k: GlpkConstants, cols: AreaColumns, colOf: Int
   extra.forEach((x, c) => {
     if (x > 0) acc.objective[objStart + c]!.coef += x;
   });
-}
-
-/**
- * The sharing term (sharing.ts): per interval t and CPO c taking part, a shortfall variable (kWh)
- *   short[c][t] ≥ share_c · X_t − P_c,t,  share_c = weight_c / Σ weights of the CPOs taking part at t,
- * X_t = the energy (a · p) the participating CPOs get in t, P_c,t = c's; short costs SHARING_WEIGHT per kWh.
- */
-function appendSharing(p: Problem, area: AreaRange, k: GlpkConstants, colOf: Int32Array, acc: Acc): void {
-  const { count: T, sharing } = p;
-  for (let t = 0; t < T; t++) {
-    const part = participants(p, area, t);
-    if (part.size === 0) continue;
-    let sumW = 0;
-    for (const c of part.keys()) sumW += sharing!.weight[c]!;
-    for (const c of part.keys()) {
-      const share = sharing!.weight[c]! / sumW;
-      if (!(share > 0)) continue;
-      const name = `sh${c}_${t}`;
-      const terms: GlpkTerm[] = [{ name, coef: 1 }];
-      for (const [d, evs] of part) {
-        const coef = (d === c ? 1 : 0) - share;
-        if (coef === 0) continue;
-        for (const e of evs) {
-          const col = colOf[e * T + t]!;
-          if (col >= 0) terms.push({ name: acc.colName[col]!, coef: coef * p.dtH * p.session[e]!.frac[t]! });
-        }
-      }
-      acc.bounds.push({ name, type: k.GLP_LO, lb: 0, ub: 0 });
-      acc.objective.push({ name, coef: SHARING_WEIGHT });
-      acc.rows.push({ name: `share${c}_${t}`, vars: terms, bnds: { type: k.GLP_LO, lb: 0, ub: 0 } });
-    }
-  }
 }

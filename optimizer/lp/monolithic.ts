@@ -2,7 +2,10 @@ import type { AllocationInput } from '../model.ts';
 import { prepare } from '../prepare.ts';
 import { areaColumns } from './columns.ts';
 import { buildMonolithicLp, energyFirstLp, withEnergyFloor } from './build.ts';
+import { fixedObjective } from './report.ts';
 import { glpk } from './solve.ts';
+import { appendPhaseRows } from './phase-rows.ts';
+import { phaseModel } from '../phases.ts';
 
 export interface MonolithicResult {
   /** The LP optimum in the units of `SolverReport.planObjective` (sessions that cannot charge included). */
@@ -20,15 +23,15 @@ export interface MonolithicResult {
 export async function monolithicOptimum(input: AllocationInput, timeLimitSec: number): Promise<MonolithicResult | null> {
   const started = performance.now();
   const p = prepare(input);
-  let fixed = 0;
   const inLp = new Uint8Array(p.tree.evseNode.length);
   for (const area of p.tree.roots) for (const e of areaColumns(p, area).sessions) inLp[e] = 1;
-  p.session.forEach((s, e) => {
-    if (s && !inLp[e]) fixed += s.weight * s.energyKwh;
-  });
+  // Sessions with no variable, and required exports of areas with none (report.ts).
+  const fixed = fixedObjective(p, inLp);
   const g = await glpk();
   const built = p.valid ? buildMonolithicLp(p, g) : null;
   if (!built) return { objective: fixed, ms: performance.now() - started, columns: 0, rows: 0 };
+  const ph = phaseModel(p);
+  if (ph) appendPhaseRows(p, ph.mixed, built, g, ph.mixedExport);
   const first = energyFirstLp(built, g);
   if (first) {
     const kwh = await g.solve(first, { msglev: g.GLP_MSG_OFF, tmlim: timeLimitSec, presol: true });

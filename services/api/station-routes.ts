@@ -7,12 +7,22 @@ import { recentOutbox } from '../store/outbox-store.ts';
 import { audit } from '../store/audit-store.ts';
 import { setStationPassword } from '../ocpp/station-credentials.ts';
 import { clearStationFlag, complianceSummary, getStationFlag, setStationSecurityProfile, stationCapabilities, stationSecurityProfile } from '../ocpp/smart-store.ts';
-import { NotFound, Unavailable, Unprocessable } from '../http/errors.ts';
+import { Conflict, NotFound, Unavailable, Unprocessable } from '../http/errors.ts';
+import { findSession } from '../ocpp/session-store.ts';
+import { getStationState } from '../ocpp/station-store.ts';
+import { requestPriorityCharging, type PriorityDeps } from '../ocpp/priority-charging-21.ts';
 import { route, type ApiRouter, type Authenticator } from '../http/route.ts';
 import type { AdminPrincipal } from '../http/admin-auth.ts';
 import type { Csms } from '../ocpp/csms.ts';
 
-export function stationRoutes(api: ApiRouter, deps: { db: Db; auth: Authenticator<AdminPrincipal>; csms: Pick<Csms, 'isConnected' | 'checkInstalledProfiles'> }): void {
+export function stationRoutes(
+  api: ApiRouter,
+  deps: {
+    db: Db; auth: Authenticator<AdminPrincipal>; csms: Pick<Csms, 'isConnected' | 'checkInstalledProfiles'>;
+    /** OCPP 2.1 UsePriorityCharging: outbox kick, re-plan, call time-out. Without it the route answers 503. */
+    priority?: Omit<PriorityDeps, 'db'>;
+  },
+): void {
   const { db, auth } = deps;
 
   async function station(idParam: string | undefined) {
@@ -83,6 +93,33 @@ export function stationRoutes(api: ApiRouter, deps: { db: Db; auth: Authenticato
       const s = await station(params.id);
       if (!deps.csms.isConnected(s.id)) throw new Unavailable(`station ${s.id} is not connected`);
       return { stationId: s.id, result: await deps.csms.checkInstalledProfiles(s.id) };
+    },
+  });
+
+  route(api, {
+    method: 'post', path: '/stations/:id/transactions/:txId/priority-charging',
+    summary:
+      'OCPP 2.1 UsePriorityCharging for a running transaction: sent through the outbox; 200 with the station’s answer (Accepted turns the session’s priority on/off and re-plans), 202 when it has not answered within the call time-out (the answer is kept on the outbox row)',
+    auth,
+    body: z.object({ activate: z.boolean() }),
+    response: z.object({ stationId: z.string(), transactionId: z.string(), outboxId: z.number(), state: z.string(), answer: z.unknown().optional(), priority: z.boolean().optional() }),
+    handler: async ({ params, body, res }) => {
+      const s = await station(params.id);
+      const state = await getStationState(db, s.id);
+      // UsePriorityCharging exists in OCPP 2.1 only (K21).
+      if (state?.ocppVersion !== '2.1') throw new Conflict(`station ${s.id} speaks OCPP ${state?.ocppVersion ?? '(never connected)'}; priority charging needs OCPP 2.1`);
+      const txId = params.txId ?? '';
+      const session = await findSession(db, s.id, txId);
+      if (!session || session.stoppedMs !== null) throw new NotFound(`station ${s.id} has no running transaction ${txId}`);
+      if (!deps.priority || !deps.csms.isConnected(s.id)) throw new Unavailable(`station ${s.id} is not connected`);
+      const waitMs = deps.priority.config.OCPP_CALL_TIMEOUT_MS + 1_000;
+      const r = await requestPriorityCharging({ db, ...deps.priority }, { stationId: s.id, gridAreaId: s.gridAreaId, sessionId: session.id, transactionId: txId, activate: body.activate, waitMs });
+      const out = { stationId: s.id, transactionId: txId, ...r };
+      if (r.answer === undefined && !['acked', 'rejected', 'failed'].includes(r.state)) {
+        res.status(202).json(out);
+        return undefined;
+      }
+      return out;
     },
   });
 

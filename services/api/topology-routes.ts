@@ -21,6 +21,13 @@ export const nodeSchema = z.object({
   ocppEvseId: z.number().int().min(0).max(1000).nullish(),
   voltageV: z.number().positive().max(1000).nullish(),
   phases: z.union([z.literal(1), z.literal(3)]).nullish(),
+  /** Per-phase current limits (A) on each phase of the node, at voltageV (default 230 V) and phases (docs/admin-api.md). */
+  importLimitA: z.number().finite().min(0).max(1e6).nullish(),
+  exportLimitA: z.number().finite().min(0).max(1e6).nullish(),
+  /** Single-phase EVSE or node: the phase it is on, when known. */
+  phase: z.enum(['L1', 'L2', 'L3']).nullish(),
+  /** CPO only: class for SHARING_POLICY=priority, higher served first (docs/optimizer.md, "Sharing"). */
+  sharingClass: z.number().int().min(-1000).max(1000).nullish(),
 });
 
 export const topologyImportSchema = z.object({

@@ -9,10 +9,11 @@ import { loadActiveDemands } from '../ocpp/session-store.ts';
 import { saveRun } from '../store/allocation-store.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { loadEnvelopes } from '../store/forecast-store.ts';
-import { listAreaNodes, type StoredNode } from '../store/topology-store.ts';
+import { listAreaNodes, listCposByCreation, type StoredNode } from '../store/topology-store.ts';
 import type { Dispatcher } from './outbox-dispatcher.ts';
 import type { Solver } from './solver.ts';
 import { planDispatch } from './dispatch-plan.ts';
+import { sharingSpec } from './sharing-spec.ts';
 
 export interface RunResult {
   runId: number;
@@ -67,6 +68,8 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   const now = deps.now ?? Date.now;
   const timers = new Map<string, { timer: NodeJS.Timeout; reasons: Set<string> }>();
   const chains = new Map<string, Promise<unknown>>();
+  /** Per grid area: the digest of the last solved input and its allocation (not kept for a fallback). */
+  const lastSolved = new Map<string, { digest: string; allocation: Allocation }>();
   let stopped = false;
 
   async function buildInput(db: Queryable, gridAreaId: string, atMs: number): Promise<{ input: AllocationInput; stored: StoredNode[]; txByEvse: Map<string, string> }> {
@@ -78,6 +81,12 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       ...(n.exportLimitKw !== undefined ? { exportLimitKw: n.exportLimitKw } : {}),
       ...(n.maxPowerKw !== undefined ? { maxPowerKw: n.maxPowerKw } : {}),
       ...(n.minPowerKw !== undefined ? { minPowerKw: n.minPowerKw } : {}),
+      // per-phase limits: the stored voltage and phases of a node (station) are its supply (docs/optimizer.md)
+      ...(n.importLimitA !== undefined ? { importLimitA: n.importLimitA } : {}),
+      ...(n.exportLimitA !== undefined ? { exportLimitA: n.exportLimitA } : {}),
+      ...(n.phases === 1 || n.phases === 3 ? { phaseCount: n.phases } : {}),
+      ...(n.voltageV !== null && n.voltageV > 0 ? { phaseVoltageV: n.voltageV } : {}),
+      ...(n.phase ? { phase: n.phase } : {}),
     }));
     const nodeIds = nodes.map((n) => n.id);
     const envelopes = await (deps.loadForecasts ?? loadEnvelopes)(db, nodeIds, horizon);
@@ -87,14 +96,14 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     const demands = active.map(({ stationId: _s, transactionId: _t, ...d }) => d);
     const prices = deps.priceSource ? await deps.priceSource(db, gridAreaId, nodeIds, horizon) : undefined;
     const cpos = stored.filter((n) => n.kind === 'cpo');
+    const creationOrder = config.SHARING_POLICY === 'fcfs' && cpos.length > 1 ? await listCposByCreation(db, gridAreaId) : [];
+    const sharing = sharingSpec(config.SHARING_POLICY, cpos, creationOrder);
     const input: AllocationInput = {
       horizon, nodes, envelopes, demands, timeLimitSec: config.SOLVER_TIME_LIMIT_S,
       ...(prices ? { pricePerKwh: prices } : {}),
-      // contracted capacity of each CPO node = its static import limit
-      ...(config.SHARING_POLICY !== 'none' && cpos.length > 1
-        ? { sharing: { policy: config.SHARING_POLICY, weights: Object.fromEntries(cpos.map((c) => [c.id, c.importLimitKw ?? 1])) } }
-        : {}),
+      ...(sharing ? { sharing } : {}),
       ...(config.CHURN_PENALTY_PER_KW > 0 ? { churnPenaltyPerKw: config.CHURN_PENALTY_PER_KW } : {}),
+      ...(config.MIN_POWER_MODE !== 'rounding' ? { minPowerMode: config.MIN_POWER_MODE } : {}),
     };
     return { input, stored, txByEvse };
   }
@@ -122,20 +131,30 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     const atMs = now();
     // the dispatch plan uses the same topology the allocation was made for
     const { input, stored, txByEvse } = await buildInput(q0, gridAreaId, atMs);
-    const alloc = await deps.solver.allocate(input);
-    const check = verifyAllocation(input, alloc);
     const digest = createHash('sha256').update(JSON.stringify(input)).digest('hex');
-    metrics.solveSeconds.observe({ grid_area: gridAreaId, status: alloc.status }, alloc.solveMs / 1000);
+    // Re-optimization on change (issue #4): the optimizer is a pure function of its input, so an area whose
+    // input is unchanged since its last solve in this process gets that result again without solving.
+    const last = lastSolved.get(gridAreaId);
+    const reused = last !== undefined && last.digest === digest;
+    const alloc = reused ? last.allocation : await deps.solver.allocate(input);
+    if (alloc.status === 'fallback') lastSolved.delete(gridAreaId);
+    else lastSolved.set(gridAreaId, { digest, allocation: alloc });
+    const check = verifyAllocation(input, alloc);
+    if (!reused) metrics.solveSeconds.observe({ grid_area: gridAreaId, status: alloc.status }, alloc.solveMs / 1000);
     metrics.allocationRuns.inc({ grid_area: gridAreaId, status: alloc.status, verified: String(check.ok) });
     metrics.unmetEnergy.set({ grid_area: gridAreaId }, alloc.unmet.reduce((s, u) => s + u.kwh, 0));
+    const impossible = alloc.violations ?? [];
+    metrics.limitViolations.set({ grid_area: gridAreaId }, impossible.reduce((m, v) => Math.max(m, v.excessKw), 0));
+    // the input asked for more than the fleet can do (e.g. required export); the plan is still the closest safe one
+    if (impossible.length > 0) log.warn({ gridAreaId, violations: impossible.slice(0, 20), count: impossible.length }, 'allocation cannot keep every limit the input asks for');
     const { runId, messages } = await inTx(async (q) => {
       const id = await saveRun(q, { gridAreaId, trigger: reason, inputsDigest: digest, verified: check.ok, violations: check.violations, allocation: alloc });
       if (!check.ok) return { runId: id, messages: 0 };
-      const n = await planDispatch(q, { runId: id, gridAreaId, allocation: alloc, nodes: stored, txByEvse, nowMs: atMs, config, log });
+      const n = await planDispatch(q, { runId: id, gridAreaId, allocation: alloc, nodes: stored, txByEvse, nowMs: atMs, config, log, ...(input.pricePerKwh ? { prices: input.pricePerKwh } : {}) });
       const extra = deps.afterAllocation ? await deps.afterAllocation(q, { gridAreaId, allocation: alloc, nowMs: atMs }) : 0;
       return { runId: id, messages: n + extra };
     });
-    const fields = { gridAreaId, runId, reason, status: alloc.status, solveMs: Math.round(alloc.solveMs), demands: input.demands.length, messages };
+    const fields = { gridAreaId, runId, reason, status: alloc.status, solveMs: Math.round(alloc.solveMs), reused, demands: input.demands.length, messages };
     if (!check.ok) log.error({ ...fields, violations: check.violations.slice(0, 20) }, 'allocation failed verification: not dispatched');
     else log.info(fields, 'allocation dispatched');
     return { runId, gridAreaId, status: alloc.status, verified: check.ok, violations: check.violations, messages, solveMs: alloc.solveMs };

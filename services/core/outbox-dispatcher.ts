@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Db } from '../store/db.ts';
-import { backlog, claimDue, recordAttempt, type OutboxChannel, type OutboxRow } from '../store/outbox-store.ts';
+import { backlog, claimDue, type OutboxChannel, type OutboxRow } from '../store/outbox-store.ts';
+import { createAttemptWriter } from './attempt-writer.ts';
 import type { ChannelHandler, DeliveryResult } from './delivery.ts';
 
 export interface Dispatcher {
@@ -21,6 +22,8 @@ export interface Dispatcher {
 }
 
 const MAX_BACKOFF_MS = 5 * 60_000;
+/** Messages in flight at once, over all targets (each target has at most one). */
+const WINDOW = 1000;
 
 /**
  * Delivers the persisted outbox. Messages to one target go out in id order, one at a time (a station
@@ -36,6 +39,12 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
   let running: Promise<number> | undefined;
   let again = false;
   let stopped = true;
+  /** stop() was called: a running drain() claims nothing more (runOnce works without start()). */
+  let halted = false;
+  /** Wakes a running drain() that waits for room (set while one runs). */
+  let wakeDrain: (() => void) | undefined;
+  // Outcomes are stored in batches (group commit); deliver() still waits until its own is stored.
+  const outcomes = createAttemptWriter(db);
 
   async function deliver(row: OutboxRow): Promise<void> {
     const handler = handlers.get(row.channel);
@@ -52,75 +61,109 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
     const logFields = { outboxId: row.id, channel: row.channel, target: row.target, action: row.action, outcome: result.outcome };
     switch (result.outcome) {
       case 'acked':
-        await recordAttempt(db, row.id, { state: 'acked', response: result.response, countAttempt: true });
+        await outcomes.record(row.id, { state: 'acked', response: result.response, countAttempt: true });
         log.debug(logFields, 'outbox message delivered');
         return;
       case 'rejected':
-        await recordAttempt(db, row.id, { state: 'rejected', response: result.response, error: result.error, countAttempt: true });
+        await outcomes.record(row.id, { state: 'rejected', response: result.response, error: result.error, countAttempt: true });
         log.warn({ ...logFields, response: result.response, error: result.error }, 'outbox message rejected by peer');
         return;
       case 'unavailable':
         // Not an attempt: the target is away; it is kicked again when it comes back.
-        await recordAttempt(db, row.id, { state: 'pending', error: result.error, retryInMs: Math.max(config.OUTBOX_POLL_MS * 10, 5000), countAttempt: false });
+        await outcomes.record(row.id, { state: 'pending', error: result.error, retryInMs: Math.max(config.OUTBOX_POLL_MS * 10, 5000), countAttempt: false });
         return;
       case 'retry': {
         const attempts = row.attempts + 1;
         if (attempts >= config.OUTBOX_MAX_ATTEMPTS) {
-          await recordAttempt(db, row.id, { state: 'failed', error: result.error, countAttempt: true });
+          await outcomes.record(row.id, { state: 'failed', error: result.error, countAttempt: true });
           log.error({ ...logFields, attempts, error: result.error }, 'outbox message failed for good');
           return;
         }
         const backoff = Math.min(MAX_BACKOFF_MS, config.OUTBOX_RETRY_BASE_MS * 2 ** (attempts - 1));
         const jitter = Math.floor(Math.random() * backoff * 0.2);
-        await recordAttempt(db, row.id, { state: 'pending', error: result.error, retryInMs: backoff + jitter, countAttempt: true });
+        await outcomes.record(row.id, { state: 'pending', error: result.error, retryInMs: backoff + jitter, countAttempt: true });
         log.info({ ...logFields, attempts, error: result.error }, 'outbox message will be retried');
       }
     }
   }
 
-  async function pass(): Promise<number> {
+  /** Claims up to `limit` due messages, none for a target in `busy` (its chain still runs here). */
+  async function claim(limit: number, busy: string[]): Promise<OutboxRow[]> {
     const staleMs = config.OCPP_CALL_TIMEOUT_MS * 2 + 10_000;
-    const rows = await claimDue(db, { limit: 500, staleMs, ...(localTargets.size ? { excludeChannels: [...localTargets.keys()] } : {}) });
+    const exclude = busy.length > 0 ? { excludeTargets: busy } : {};
+    const rows = await claimDue(db, { limit, staleMs, ...exclude, ...(localTargets.size ? { excludeChannels: [...localTargets.keys()] } : {}) });
     for (const [channel, targets] of localTargets) {
-      const here = targets();
-      if (here.length > 0) rows.push(...(await claimDue(db, { channel, targets: here, limit: 500, staleMs })));
+      const room = limit - rows.length;
+      const busySet = new Set(busy);
+      const here = targets().filter((t) => !busySet.has(t));
+      if (room > 0 && here.length > 0) rows.push(...(await claimDue(db, { channel, targets: here, limit: room, staleMs })));
     }
-    const byTarget = new Map<string, OutboxRow[]>();
-    for (const r of rows) {
-      const key = `${r.channel}|${r.target}`;
-      const list = byTarget.get(key);
-      if (list) list.push(r);
-      else byTarget.set(key, [r]);
-    }
-    await Promise.all(
-      [...byTarget.values()].map(async (list) => {
-        for (const r of list) {
-          try {
-            await deliver(r);
-          } catch (err) {
-            log.error({ err, outboxId: r.id }, 'outbox bookkeeping failed');
-          }
+    return rows;
+  }
+
+  /**
+   * Delivers until nothing is due: a sliding window of at most WINDOW messages in flight. A target's
+   * messages run as one chain, in id order, each one's outcome stored before the next is sent; while a
+   * chain runs, nothing more is claimed for its target, so a later claim cannot overtake it. The window
+   * is refilled when half of it is free (or at once after a kick), so one slow station (up to
+   * OCPP_CALL_TIMEOUT_MS per CALL) no longer holds up the claims for every other target.
+   */
+  async function drain(): Promise<number> {
+    const chains = new Map<string, Promise<void>>();
+    let inFlight = 0;
+    let total = 0;
+    let wake: (() => void) | undefined;
+    wakeDrain = () => wake?.();
+    try {
+      for (;;) {
+        again = false;
+        const rows = halted ? [] : await claim(WINDOW - inFlight, [...chains.keys()]);
+        total += rows.length;
+        const byTarget = new Map<string, OutboxRow[]>();
+        for (const r of rows) {
+          const list = byTarget.get(r.target);
+          if (list) list.push(r);
+          else byTarget.set(r.target, [r]);
         }
-      }),
-    );
+        for (const [target, list] of byTarget) {
+          inFlight += list.length;
+          const chain = (async () => {
+            for (const r of list) {
+              try {
+                await deliver(r);
+              } catch (err) {
+                log.error({ err, outboxId: r.id }, 'outbox bookkeeping failed');
+              }
+              inFlight--;
+            }
+          })().finally(() => {
+            chains.delete(target);
+            wake?.();
+          });
+          chains.set(target, chain);
+        }
+        if (chains.size === 0 && rows.length === 0 && !again) break;
+        // Claim again when half the window is free; when nothing else was due, once every chain is done
+        // (a finished chain may free later messages of its target). A kick claims at once.
+        const ready = () => again || chains.size === 0 || (rows.length > 0 && inFlight <= WINDOW / 2);
+        while (!ready()) await new Promise<void>((r) => (wake = r));
+      }
+    } finally {
+      wakeDrain = undefined;
+      await Promise.allSettled(chains.values());
+    }
     const b = await backlog(db);
     for (const [channel, n] of Object.entries(b)) metrics.outboxBacklog.set({ channel }, n);
-    return rows.length;
+    return total;
   }
 
   function runOnce(): Promise<number> {
     if (running) {
       again = true;
+      wakeDrain?.();
       return running;
     }
-    running = (async () => {
-      let total = 0;
-      do {
-        again = false;
-        total += await pass();
-      } while (again && !stopped);
-      return total;
-    })().finally(() => {
+    running = drain().finally(() => {
       running = undefined;
     });
     return running;
@@ -144,16 +187,21 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
       else localTargets.delete(channel);
     },
     kick() {
-      if (running) again = true;
-      else schedule(0);
+      if (running) {
+        again = true;
+        wakeDrain?.();
+      } else schedule(0);
     },
     runOnce,
     start() {
       stopped = false;
+      halted = false;
       schedule(0);
     },
     async stop() {
       stopped = true;
+      halted = true;
+      wakeDrain?.();
       if (timer) clearTimeout(timer);
       timer = undefined;
       await running?.catch(() => undefined);

@@ -33,6 +33,7 @@ import { evScheduleHandlers2x } from './ev-schedule-201.ts';
 import { handlers201 } from './handlers-201.ts';
 import { limitHandlers2x } from './limits-201.ts';
 import { notifications16, notifications201 } from './notifications.ts';
+import { priorityHandlers21 } from './priority-charging-21.ts';
 import { createOcppChannel, SUBPROTOCOL } from './ocpp-channel.ts';
 import { transportOf } from './ocpp-tls.ts';
 import { clearChargingProfiles, createProfileReports, stationEvseIds, type ClearResult, type GetProfilesOptions, type InstalledProfiles } from './profile-admin.ts';
@@ -92,7 +93,7 @@ const VERSIONS: Record<string, OcppVersion> = { 'ocpp2.1': '2.1', 'ocpp2.0.1': '
 const TABLES: Record<OcppVersion, HandlerTable> = {
   // OCPP 2.1 is a superset of 2.0.1 for every message gridflex handles (same required fields; the
   // params are validated against the 2.1 schemas), so the same handlers serve both.
-  '2.1': { ...notifications201, ...handlers201, ...evScheduleHandlers2x, ...limitHandlers2x },
+  '2.1': { ...notifications201, ...handlers201, ...evScheduleHandlers2x, ...limitHandlers2x, ...priorityHandlers21 },
   '2.0.1': { ...notifications201, ...handlers201, ...evScheduleHandlers2x, ...limitHandlers2x },
   '1.6': { ...notifications16, ...handlers16 },
 };

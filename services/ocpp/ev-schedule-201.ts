@@ -18,7 +18,7 @@ export const evScheduleHandlers2x: HandlerTable = {
   NotifyEVChargingSchedule: typed<NotifyEVChargingSchedule>(async (p, ctx) => {
     // The dispatch plan enqueues each profile with dedupe key `ocpp/<slot>`.
     const rows = await ctx.db.query<{ payload: unknown }>(
-      `SELECT payload FROM outbox WHERE channel = 'ocpp' AND target = $1 AND dedupe_key = $2 AND state = 'acked' ORDER BY id DESC LIMIT 1`,
+      `SELECT payload FROM outbox WHERE channel = 'ocpp' AND target = $1 AND dedupe_key = $2 AND action = 'SetChargingProfile' AND state = 'acked' ORDER BY id DESC LIMIT 1`,
       [ctx.stationId, `ocpp/${txSlot(ctx.stationId, p.evseId)}`],
     );
     const sent = rows[0] ? sentSchedule(rows[0].payload) : undefined;

@@ -1,6 +1,7 @@
 /**
  * OCPP 1.6J Core profile messages a Charge Point sends: BootNotification, Heartbeat,
- * StatusNotification, Authorize, StartTransaction, StopTransaction, MeterValues.
+ * StatusNotification, Authorize, StartTransaction, StopTransaction, MeterValues, and DataTransfer
+ * (ISO 15118 smart charging in the OCA envelope, iso15118-datatransfer.ts).
  * Sessions and meter values are committed before the answer is sent.
  */
 import { readMeterValues16 } from '../../grid-adapters/ocpp/meter-values.ts';
@@ -15,6 +16,7 @@ import type {
 import { audit } from '../store/audit-store.ts';
 import { typed, type HandlerTable } from './handler-context.ts';
 import { ingestReadings } from './meter-ingest.ts';
+import { iso15118DataTransfer16 } from './iso15118-datatransfer.ts';
 import { activeSessionOnEvse, findSession, nextTransactionId16, startSession, stopSession } from './session-store.ts';
 import { findEvse, recordBoot, setEvseStatus, touchStation } from './station-store.ts';
 
@@ -129,4 +131,8 @@ export const handlers16: HandlerTable = {
     });
     return {};
   }),
+
+  // ISO 15118 NotifyEVChargingNeeds / NotifyEVChargingSchedule in a DataTransfer; other vendors get
+  // UnknownVendorId (OCPP 1.6 §4.3). Replaces the generic answer of notifications.ts for 1.6.
+  DataTransfer: iso15118DataTransfer16,
 };

@@ -1,6 +1,7 @@
 /**
  * OCPP 2.0.1 station-level messages: BootNotification, Heartbeat, StatusNotification, Authorize,
- * MeterValues. Transactions and ISO 15118 charging needs are in transaction-201.ts.
+ * MeterValues. Transactions and ISO 15118 charging needs are in transaction-201.ts (needs, with 2.1 V2X:
+ * ev-needs-2x.ts); 2.1-only messages (priority charging) in priority-charging-21.ts.
  */
 import { readMeterValues201 } from '../../grid-adapters/ocpp/meter-values.ts';
 import type { Authorize201, BootNotification201, MeterValues201, StatusNotification201 } from '../../grid-adapters/ocpp/wire-201.ts';

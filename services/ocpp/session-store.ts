@@ -5,6 +5,7 @@
  * start (a retransmitted or offline-queued message) finds the same row instead of creating another.
  * Units: energy in kWh, power in kW, times as epoch ms (timestamptz in the database).
  */
+import type { V2xDemand } from '../../grid-adapters/ocpp/charging-needs.ts';
 import type { ChargingDemand } from '../../optimizer/model.ts';
 import type { Queryable } from '../store/db.ts';
 import { iso, numOrUndef, toMs, toMsOrNull } from '../store/rows.ts';
@@ -24,6 +25,12 @@ export interface SessionRow {
   minPowerKw: number | null;
   meterStartWh: number | null;
   stopReason: string | null;
+  /** OCPP 2.1 V2X state in the session's frame (charging-needs.ts v2xToDemand), null = no V2X. */
+  v2x: (V2xDemand & { socDeliveredKwh: number }) | null;
+  controlMode: string | null;
+  mobilityNeedsMode: string | null;
+  /** OCPP 2.1 priority charging is active for this session. */
+  priority: boolean;
 }
 
 interface Row {
@@ -41,10 +48,21 @@ interface Row {
   min_power_kw: number | null;
   meter_start_wh: number | null;
   stop_reason: string | null;
+  v2x_max_discharge_kw: number | null;
+  v2x_min_soc_kwh: number | null;
+  v2x_soc_kwh: number | null;
+  v2x_capacity_kwh: number | null;
+  v2x_soc_delivered_kwh: number | null;
+  control_mode: string | null;
+  mobility_needs_mode: string | null;
+  priority: boolean;
 }
 
 const COLS =
-  'id, station_id, evse_id, transaction_id, id_token, started_at, stopped_at, departure_at, energy_needed_kwh, energy_delivered_kwh, max_power_kw, min_power_kw, meter_start_wh, stop_reason';
+  'id, station_id, evse_id, transaction_id, id_token, started_at, stopped_at, departure_at, energy_needed_kwh, energy_delivered_kwh, max_power_kw, min_power_kw, meter_start_wh, stop_reason, ' +
+  'v2x_max_discharge_kw, v2x_min_soc_kwh, v2x_soc_kwh, v2x_capacity_kwh, v2x_soc_delivered_kwh, control_mode, mobility_needs_mode, priority';
+
+const num = (v: number | null) => (v === null ? null : Number(v));
 
 function fromRow(r: Row): SessionRow {
   return {
@@ -62,6 +80,19 @@ function fromRow(r: Row): SessionRow {
     minPowerKw: r.min_power_kw === null ? null : Number(r.min_power_kw),
     meterStartWh: r.meter_start_wh === null ? null : Number(r.meter_start_wh),
     stopReason: r.stop_reason,
+    v2x:
+      r.v2x_max_discharge_kw === null || r.v2x_min_soc_kwh === null || r.v2x_soc_kwh === null || r.v2x_capacity_kwh === null
+        ? null
+        : {
+            maxDischargeKw: Number(r.v2x_max_discharge_kw),
+            minSocKwh: Number(r.v2x_min_soc_kwh),
+            socKwh: Number(r.v2x_soc_kwh),
+            capacityKwh: Number(r.v2x_capacity_kwh),
+            socDeliveredKwh: num(r.v2x_soc_delivered_kwh) ?? 0,
+          },
+    controlMode: r.control_mode,
+    mobilityNeedsMode: r.mobility_needs_mode,
+    priority: r.priority === true,
   };
 }
 
@@ -144,23 +175,51 @@ export interface ChargingNeedsUpdate {
   energyKwh?: number;
   maxPowerKw?: number;
   minPowerKw?: number;
+  /**
+   * OCPP 2.1 V2X state as reported now; `null` = the EV/EVSE may not discharge (clears an earlier one),
+   * undefined = leave as stored (2.0.1 needs say nothing about V2X).
+   */
+  v2x?: V2xDemand | null;
+  controlMode?: string;
+  mobilityNeedsMode?: string;
+  /** ISO 15118-2 MaxEntriesSAScheduleTuple (NotifyEVChargingNeeds.maxScheduleTuples). */
+  maxScheduleTuples?: number;
 }
 
 /**
  * Stores what the EV announced (ISO 15118 via NotifyEVChargingNeeds). energy_needed_kwh is the
  * session's total need, and the demand is need − delivered; the EV reports what it still needs NOW, so
- * the energy already delivered is added back in.
+ * the energy already delivered is added back in. Likewise the V2X SoC is stored with the energy delivered
+ * at that moment, so later meter readings move it (loadActiveDemands).
  */
 export async function setChargingNeeds(q: Queryable, sessionId: string, u: ChargingNeedsUpdate): Promise<void> {
+  const v = u.v2x;
   await q.query(
     `UPDATE charging_session SET
        departure_at = COALESCE($2::timestamptz, departure_at),
        energy_needed_kwh = COALESCE($3::float8 + energy_delivered_kwh, energy_needed_kwh),
        max_power_kw = COALESCE($4::float8, max_power_kw),
-       min_power_kw = COALESCE($5::float8, min_power_kw)
+       min_power_kw = COALESCE($5::float8, min_power_kw),
+       v2x_max_discharge_kw = CASE WHEN $6::boolean THEN $7::float8 ELSE v2x_max_discharge_kw END,
+       v2x_min_soc_kwh = CASE WHEN $6::boolean THEN $8::float8 ELSE v2x_min_soc_kwh END,
+       v2x_soc_kwh = CASE WHEN $6::boolean THEN $9::float8 ELSE v2x_soc_kwh END,
+       v2x_capacity_kwh = CASE WHEN $6::boolean THEN $10::float8 ELSE v2x_capacity_kwh END,
+       v2x_soc_delivered_kwh = CASE WHEN $6::boolean THEN energy_delivered_kwh ELSE v2x_soc_delivered_kwh END,
+       control_mode = COALESCE($11::text, control_mode),
+       mobility_needs_mode = COALESCE($12::text, mobility_needs_mode),
+       max_schedule_tuples = COALESCE($13::integer, max_schedule_tuples)
      WHERE id = $1`,
-    [sessionId, u.departureMs === undefined ? null : iso(u.departureMs), u.energyKwh ?? null, u.maxPowerKw ?? null, u.minPowerKw ?? null],
+    [
+      sessionId, u.departureMs === undefined ? null : iso(u.departureMs), u.energyKwh ?? null, u.maxPowerKw ?? null, u.minPowerKw ?? null,
+      v !== undefined, v?.maxDischargeKw ?? null, v?.minSocKwh ?? null, v?.socKwh ?? null, v?.capacityKwh ?? null,
+      u.controlMode ?? null, u.mobilityNeedsMode ?? null, u.maxScheduleTuples ?? null,
+    ],
   );
+}
+
+/** OCPP 2.1 priority charging on or off for a session (NotifyPriorityCharging, Accepted UsePriorityCharging). */
+export async function setSessionPriority(q: Queryable, sessionId: string, priority: boolean): Promise<void> {
+  await q.query(`UPDATE charging_session SET priority = $2 WHERE id = $1`, [sessionId, priority]);
 }
 
 /** Next OCPP 1.6 transaction id (integer), from a database sequence: unique across stations and instances. */
@@ -178,7 +237,12 @@ export type ActiveDemand = ChargingDemand & { stationId: string; transactionId: 
  * - departureMs = departure_at, else started_at + defaults.hours; when that is already past, now + 1 h,
  *   so an EV still plugged in keeps getting a schedule;
  * - energyKwh = max(0, (energy_needed_kwh ?? defaults.energyKwh) − energy_delivered_kwh);
- * - maxPowerKw / minPowerKw when the session knows them (ISO 15118).
+ * - maxPowerKw / minPowerKw when the session knows them (ISO 15118);
+ * - v2g (OCPP 2.1 V2X sessions, while the station's connection is 2.1): the stored frame, with the SoC
+ *   moved by the energy delivered since it was reported and kept within [0, capacity]. Only the import
+ *   register moves it: discharged energy is not metered here, so after discharging the SoC is
+ *   over-estimated until the EV reports new needs (the EV's own V2X minimum still stops it, ISO 15118-20);
+ * - priority when priority charging is active.
  */
 export async function loadActiveDemands(
   q: Queryable,
@@ -186,16 +250,20 @@ export async function loadActiveDemands(
   nowMs: number,
   defaults: { energyKwh: number; hours: number },
 ): Promise<ActiveDemand[]> {
-  const rows = await q.query<Row>(
-    `SELECT ${COLS.split(', ').map((c) => 's.' + c).join(', ')}
+  // V2X only while the station speaks OCPP 2.1: a station that came back on 2.0.1 / 1.6 cannot be sent a
+  // discharge, so its sessions must not be planned one.
+  const rows = await q.query<Row & { v2x_allowed: boolean | null }>(
+    `SELECT ${COLS.split(', ').map((c) => 's.' + c).join(', ')}, st.ocpp_version IN ('2.1', 'ocpp2.1') AS v2x_allowed
      FROM charging_session s JOIN topology_node e ON e.id = s.evse_id
+     LEFT JOIN station_state st ON st.station_id = s.station_id
      WHERE s.stopped_at IS NULL AND e.grid_area_id = $1 AND e.kind = 'evse'
      ORDER BY s.evse_id, s.started_at DESC, s.id DESC`,
     [gridAreaId],
   );
   const out: ActiveDemand[] = [];
   const seen = new Set<string>();
-  for (const s of rows.map(fromRow)) {
+  for (const r of rows) {
+    const s = fromRow(r);
     if (seen.has(s.evseId)) continue;
     seen.add(s.evseId);
     let departureMs = s.departureMs ?? s.startedMs + defaults.hours * 3_600_000;
@@ -213,6 +281,11 @@ export async function loadActiveDemands(
     const minKw = numOrUndef(s.minPowerKw);
     if (maxKw !== undefined) d.maxPowerKw = maxKw;
     if (minKw !== undefined) d.minPowerKw = minKw;
+    if (s.v2x && r.v2x_allowed === true) {
+      const soc = Math.min(s.v2x.capacityKwh, Math.max(0, s.v2x.socKwh + s.energyDeliveredKwh - s.v2x.socDeliveredKwh));
+      d.v2g = { maxDischargeKw: s.v2x.maxDischargeKw, minSocKwh: s.v2x.minSocKwh, socKwh: soc, capacityKwh: s.v2x.capacityKwh };
+    }
+    if (s.priority) d.priority = true;
     out.push(d);
   }
   return out;

@@ -1,14 +1,15 @@
 /**
- * OCPP 2.0.1 transactions (E01–E15: TransactionEvent) and ISO 15118 charging needs (K15:
- * NotifyEVChargingNeeds). Sessions, meter values and needs are committed before the answer is sent.
+ * OCPP 2.0.1 transactions (E01–E15: TransactionEvent) and ISO 15118 charging needs (NotifyEVChargingNeeds,
+ * 2.0.1 K15 and 2.1 V2X: ev-needs-2x.ts). Sessions, meter values and needs are committed before the
+ * answer is sent.
  */
-import { chargingNeedsToDemand } from '../../grid-adapters/ocpp/charging-needs.ts';
 import { readMeterValues201 } from '../../grid-adapters/ocpp/meter-values.ts';
-import type { NotifyEVChargingNeeds201, TransactionEvent201 } from '../../grid-adapters/ocpp/wire-201.ts';
+import type { TransactionEvent201 } from '../../grid-adapters/ocpp/wire-201.ts';
 import { audit } from '../store/audit-store.ts';
 import { typed, type HandlerTable } from './handler-context.ts';
+import { evNeedsHandlers2x } from './ev-needs-2x.ts';
 import { ingestReadings } from './meter-ingest.ts';
-import { activeSessionOnEvse, findSession, setChargingNeeds, startSession, stopSession } from './session-store.ts';
+import { findSession, startSession, stopSession } from './session-store.ts';
 import { findEvse } from './station-store.ts';
 
 export const transactionHandlers201: HandlerTable = {
@@ -49,24 +50,5 @@ export const transactionHandlers201: HandlerTable = {
     return p.idToken ? { idTokenInfo: { status: 'Accepted' } } : {};
   }),
 
-  NotifyEVChargingNeeds: typed<NotifyEVChargingNeeds201>(async (p, ctx) => {
-    const result = await ctx.db.tx(async (q) => {
-      const evse = await findEvse(q, ctx.stationId, p.evseId);
-      if (!evse) return { ok: false as const, reasonCode: 'UnknownEvse' };
-      const session = await activeSessionOnEvse(q, evse.id);
-      if (!session) return { ok: false as const, reasonCode: 'NoTransaction' };
-      const update = chargingNeedsToDemand(p.chargingNeeds, { voltageV: evse.voltageV, phases: evse.phases });
-      await setChargingNeeds(q, session.id, update);
-      await audit(q, `station:${ctx.stationId}`, 'ocpp.NotifyEVChargingNeeds', session.id, { ...update, maxScheduleTuples: p.maxScheduleTuples ?? null });
-      return { ok: true as const };
-    });
-    if (!result.ok) {
-      // K15: Rejected = the CSMS will not provide a schedule for these needs (nothing to attach them to).
-      ctx.log.warn({ ocppEvseId: p.evseId, reasonCode: result.reasonCode }, 'NotifyEVChargingNeeds rejected');
-      return { status: 'Rejected', statusInfo: { reasonCode: result.reasonCode } };
-    }
-    // K15: Accepted = a charging schedule follows: the re-allocation sends this EVSE a new TxProfile.
-    ctx.areaChanged('ocpp:charging-needs');
-    return { status: 'Accepted' };
-  }),
+  ...evNeedsHandlers2x,
 };

@@ -2,6 +2,7 @@ import express, { type Request, type Response } from 'express';
 import { ClientCredentialRequest, ObjectId } from '../../grid-adapters/openadr3/index.ts';
 import { NotFound } from '../http/errors.ts';
 import { parseOrThrow, route } from '../http/route.ts';
+import { TooManyRequests } from './auth-rate-limit.ts';
 import { isBl, requireScope, TokenError, type OpenadrPrincipal } from './auth.ts';
 import { operationTopics } from './notify.ts';
 import type { VtnContext } from './vtn-context.ts';
@@ -15,7 +16,8 @@ import { grantedTargets, search, targetView } from './vtn-store.ts';
  * are also problem objects (title/status/detail), so they satisfy both authError and problem.
  */
 function tokenError(res: Response, status: number, error: string, description: string): void {
-  res.status(status).json({ error, error_description: description, title: status === 401 ? 'Unauthorized' : 'Bad Request', status, detail: description });
+  const title = status === 401 ? 'Unauthorized' : status === 429 ? 'Too Many Requests' : 'Bad Request';
+  res.status(status).json({ error, error_description: description, title, status, detail: description });
 }
 
 export function registerAuthRoutes(ctx: VtnContext): void {
@@ -43,18 +45,36 @@ export function registerAuthRoutes(ctx: VtnContext): void {
     if (body.grant_type !== undefined && body.grant_type !== 'client_credentials') {
       return tokenError(res, 400, 'unsupported_grant_type', 'only grant_type=client_credentials is supported');
     }
+    const clientId = typeof body.client_id === 'string' && body.client_id.length <= 128 ? body.client_id : undefined;
+    try {
+      // Failed logins are throttled per client id and source IP (auth-rate-limit.ts); 429 + Retry-After.
+      ctx.authLimiter.check(req, clientId);
+    } catch (err) {
+      if (!(err instanceof TooManyRequests)) throw err;
+      res.setHeader('Retry-After', String(err.retryAfterS));
+      return tokenError(res, 429, 'invalid_request', err.message);
+    }
     const parsed = ClientCredentialRequest.safeParse(body);
-    if (!parsed.success) return tokenError(res, 400, 'invalid_request', `grant_type, client_id and client_secret are required`);
+    if (!parsed.success) {
+      ctx.authLimiter.failed(req, clientId);
+      return tokenError(res, 400, 'invalid_request', `grant_type, client_id and client_secret are required`);
+    }
     try {
       const t = await ctx.issuer.issue(ctx.db, parsed.data.client_id, parsed.data.client_secret, parsed.data.scope);
       ctx.log.info({ clientId: parsed.data.client_id }, 'OpenADR token issued');
       res.status(200).json({ access_token: t.token, token_type: 'Bearer', expires_in: t.expiresIn, scope: t.scopes.join(' ') });
     } catch (err) {
-      if (err instanceof TokenError) return tokenError(res, err.error === 'invalid_client' ? 401 : 400, err.error, err.message);
+      if (err instanceof TokenError) {
+        ctx.authLimiter.failed(req, clientId);
+        return tokenError(res, err.error === 'invalid_client' ? 401 : 400, err.error, err.message);
+      }
       throw err;
     }
   });
 
+  // Definitions, MQTT Notifier Binding Authentication: OAUTH2_BEARER_TOKEN = the access token as password.
+  const mqttAuthentication = () =>
+    ctx.config.OPENADR_MQTT_AUTHENTICATION === 'ANONYMOUS' ? { method: 'ANONYMOUS' } : { method: 'OAUTH2_BEARER_TOKEN', username: '{clientID}' };
   const anyRead = (p: OpenadrPrincipal) => requireScope(p, 'read_all', 'read_bl', 'read_targets', 'read_ven_objects');
   const blRead = (p: OpenadrPrincipal) => requireScope(p, 'read_all', 'read_bl');
 
@@ -65,7 +85,7 @@ export function registerAuthRoutes(ctx: VtnContext): void {
       const mqtt = ctx.config.OPENADR_MQTT_BROKER_URL;
       return {
         WEBHOOK: true,
-        ...(mqtt ? { MQTT: { URIS: [mqtt], serialization: 'JSON', authentication: { method: 'ANONYMOUS' } } } : {}),
+        ...(mqtt ? { MQTT: { URIS: [mqtt], serialization: 'JSON', authentication: mqttAuthentication() } } : {}),
       };
     },
   });

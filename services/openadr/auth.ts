@@ -93,6 +93,8 @@ export class TokenError extends Error {
 export interface TokenIssuer {
   issue(q: Queryable, clientId: string, clientSecret: string, scope?: string): Promise<{ token: string; expiresIn: number; scopes: Scope[] }>;
   authenticate(q: Queryable, req: Request): Promise<OpenadrPrincipal>;
+  /** The principal of a bearer token (also the MQTT password, OAUTH2_BEARER_TOKEN); throws Unauthorized. */
+  verify(q: Queryable, token: string): Promise<OpenadrPrincipal>;
 }
 
 export function createTokenIssuer(opts: { secret: Uint8Array; ttlS: number; now?: () => number }): TokenIssuer {
@@ -126,9 +128,13 @@ export function createTokenIssuer(opts: { secret: Uint8Array; ttlS: number; now?
     async authenticate(q, req) {
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
       if (!m) throw new Unauthorized('missing bearer token');
+      return this.verify(q, m[1]!);
+    },
+
+    async verify(q, token) {
       let payload;
       try {
-        ({ payload } = await jwtVerify(m[1]!, opts.secret, {
+        ({ payload } = await jwtVerify(token, opts.secret, {
           issuer: ISSUER,
           audience: AUDIENCE,
           algorithms: ['HS256'],

@@ -1,18 +1,20 @@
 import { createHash } from 'node:crypto';
 import express, { type Router } from 'express';
-import { ClientCredentialResponse, Event, Program, expandEvent, type EventRequest, type ReportRequest } from '../../grid-adapters/openadr3/index.ts';
-import { POWER_ACTIVE_IMPORT } from '../../grid-adapters/ocpp/meter-values.ts';
+import { ClientCredentialResponse, Event, Program, expandEvent, type EventRequest } from '../../grid-adapters/openadr3/index.ts';
 import type { Config } from '../config.ts';
 import { tokenMatches } from '../http/admin-auth.ts';
 import type { Logger } from '../log.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { deleteEventSignals, replaceEventSignals } from './signal-store.ts';
+import { buildReport, dueReports, forgetEventsExcept, nextReportAt, recordOutcome, retryDelayMs, saveSchedule, scheduleEventReports, type ReportSpec, type SendOutcome } from './ven-reports.ts';
 
 /**
  * gridflex as an OpenADR 3.1.0 VEN toward an upstream VTN (a utility or DSO): it fetches a token
  * (client credentials), registers itself as a ven with its resources, follows the VTN's programs and
  * events by polling (and, when a callback URL is given, by a webhook subscription that makes it poll
- * at once), turns the events into DR signals for the node it represents, and reports usage.
+ * at once), turns the events into DR signals for the node it represents, and sends the reports the
+ * events' reportDescriptors ask for when they are due (schedule persisted in openadr_ven_report, see
+ * ven-reports.ts; a report due while the VTN is down is retried with back-off, also across restarts).
  *
  * Survives the VTN being down: a failed sync keeps the signals last received (they are in the
  * database, so also across restarts) and is retried on the next poll; a token is fetched again when
@@ -46,6 +48,10 @@ export interface VenClientDeps {
   now?: () => number;
   /** How far ahead looping events are expanded (ms), default 14 days. */
   signalHorizonMs?: number;
+  /** How far ahead reports are scheduled (ms), default 2 days (later ones are scheduled by later polls). */
+  reportHorizonMs?: number;
+  /** Reports that fell due more than this before the VEN first saw their event are not sent (ms), default a day. */
+  reportBackfillMs?: number;
 }
 
 export interface SyncResult {
@@ -57,10 +63,10 @@ export interface SyncResult {
 
 export interface VenClient {
   syncOnce(): Promise<SyncResult>;
-  /** Sends a USAGE (and optionally BASELINE) report: mean measured kW per event interval, from the measurement table. */
+  /** Sends an ad hoc USAGE (kWh, and optionally BASELINE kW) report per event interval so far, from the measurement table. */
   reportUsage(eventId: string, opts?: { baseline?: boolean }): Promise<{ status: number; id?: string }>;
-  /** Reports once on ended events whose reportDescriptors ask for USAGE or BASELINE. */
-  reportDue(withinMs?: number): Promise<string[]>;
+  /** Sends the reports that are due per the events' reportDescriptors (persisted schedule); returns their event ids. */
+  reportDue(): Promise<string[]>;
   /** Receives the VTN's webhook notifications (mount it where callbackUrl points). */
   webhookRouter: Router;
   start(): void;
@@ -213,81 +219,108 @@ export function createOpenadrVenClient(deps: VenClientDeps): VenClient {
     return running;
   }
 
-  async function meanKw(q: Queryable, fromMs: number, toMs: number): Promise<number | null> {
-    const [r] = await q.query<{ kw: number | null }>(
-      `WITH RECURSIVE sub AS (SELECT id FROM topology_node WHERE id = $1 UNION SELECT n.id FROM topology_node n JOIN sub ON n.parent_id = sub.id),
-       per AS (SELECT node_id, avg(value) AS kw FROM measurement WHERE node_id IN (SELECT id FROM sub) AND measurand = $2 AND time >= $3 AND time < $4 GROUP BY node_id)
-       SELECT sum(kw)::float8 AS kw FROM per`,
-      [o.nodeId, POWER_ACTIVE_IMPORT, new Date(fromMs).toISOString(), new Date(toMs).toISOString()],
-    );
-    return r?.kw === null || r?.kw === undefined ? null : Number(r.kw);
-  }
+  const scope = { vtnUrl: base, venName: o.venName };
+  const resources = o.resources?.length ? o.resources : [o.nodeId];
+  const buildCtx = () => ({ db: deps.db, venName: o.venName, resources, grantedTargets: o.targets ?? [], nowMs: now() });
 
-  /**
-   * BASELINE: the mean measured power of the same time window on each of the previous 7 days (those
-   * with measurements), averaged — what the node would have drawn without the event.
-   */
-  async function baselineKw(q: Queryable, fromMs: number, toMs: number): Promise<number | null> {
-    const days: number[] = [];
-    for (let d = 1; d <= 7; d++) {
-      const kw = await meanKw(q, fromMs - d * 86_400_000, toMs - d * 86_400_000);
-      if (kw !== null) days.push(kw);
-    }
-    return days.length ? days.reduce((a, b) => a + b, 0) / days.length : null;
-  }
-
-  const round3 = (x: number) => Math.round(x * 1000) / 1000;
-
+  /** An ad hoc report (frequency 0, User Guide 7.5): USAGE (and BASELINE) on the event's intervals so far. */
   async function reportUsage(eventId: string, opts: { baseline?: boolean } = {}): Promise<{ status: number; id?: string }> {
     const tq = new URLSearchParams();
     for (const t of o.targets ?? []) tq.append('targets', t);
     const e = Event.parse(await api('GET', `/events/${encodeURIComponent(eventId)}${tq.size ? '?' + tq.toString() : ''}`));
     const t = expandEvent(e, { nowMs: Date.parse(e.modificationDateTime), maxIntervals: 500 });
-    const intervals = [];
-    for (const iv of t.intervals) {
-      if (!Number.isFinite(iv.endMs) || iv.startMs > now()) continue;
-      const end = Math.min(iv.endMs, now());
-      const kw = await meanKw(deps.db, iv.startMs, end);
-      const base = opts.baseline ? await baselineKw(deps.db, iv.startMs, end) : null;
-      const payloads = [];
-      if (kw !== null) payloads.push({ type: 'USAGE', values: [round3(kw)] });
-      if (base !== null) payloads.push({ type: 'BASELINE', values: [round3(base)] });
-      if (payloads.length === 0) continue;
-      intervals.push({ id: iv.id, intervalPeriod: { start: new Date(iv.startMs).toISOString(), duration: `PT${Math.round((iv.endMs - iv.startMs) / 1000)}S` }, payloads });
-    }
-    const descriptor = (payloadType: string) => ({ objectType: 'REPORT_PAYLOAD_DESCRIPTOR' as const, payloadType, readingType: 'DIRECT_READ', units: 'KW' });
-    const report: ReportRequest = {
-      eventID: e.id,
-      clientName: o.venName,
-      reportName: `gridflex usage ${o.nodeId}`,
-      payloadDescriptors: opts.baseline ? [descriptor('USAGE'), { ...descriptor('BASELINE'), readingType: 'PROJECTION' }] : [descriptor('USAGE')],
-      resources: [{ resourceName: o.nodeId, intervals }],
+    const spec: ReportSpec = {
+      eventId: e.id, historical: true, aggregate: false, targets: null,
+      intervals: t.intervals.filter((iv) => iv.startMs <= now()).map((iv) => ({ id: iv.id, startMs: iv.startMs, endMs: iv.endMs })),
+      payloads: [{ payloadType: 'USAGE', readingType: null, units: null }, ...(opts.baseline ? [{ payloadType: 'BASELINE', readingType: null, units: null }] : [])],
     };
-    const created = await api<{ id: string }>('POST', '/reports', report);
+    const created = await api<{ id: string }>('POST', '/reports', await buildReport(buildCtx(), spec, `gridflex ${o.nodeId} ad hoc`));
     return { status: 201, id: created.id };
   }
 
   /**
-   * Reports on events that asked for USAGE or BASELINE (reportDescriptors) once they are over (ended
-   * within `withinMs`, default a day), one report per event: the VTN's own report list is the record,
-   * so a restart does not report twice. Returns the event ids reported.
+   * Brings the persisted report schedule up to date with the VTN's events (all pages, ended ones
+   * included). Rows are only added or replaced here, so a VTN that cannot be read leaves the
+   * schedule as it was.
    */
-  async function reportDue(withinMs = 86_400_000): Promise<string[]> {
+  async function refreshSchedule(): Promise<void> {
     const params = new URLSearchParams();
     for (const t of o.targets ?? []) params.append('targets', t);
     const events = (await all<unknown>('/events', params)).map((e) => Event.parse(e));
-    const done: string[] = [];
-    for (const e of events) {
-      const wanted = new Set((e.reportDescriptors ?? []).map((d) => d.payloadType));
-      if (!wanted.has('USAGE') && !wanted.has('BASELINE')) continue;
-      const t = expandEvent(e, { nowMs: Date.parse(e.modificationDateTime), maxIntervals: 1 });
-      if (t.endMs === null || !Number.isFinite(t.endMs) || t.endMs > now() || t.endMs < now() - withinMs) continue;
-      const existing = await api<unknown[]>('GET', `/reports?${new URLSearchParams({ eventID: e.id, clientName: o.venName }).toString()}`);
-      if (existing.length > 0) continue;
-      await reportUsage(e.id, { baseline: wanted.has('BASELINE') });
-      done.push(e.id);
+    const nowMs = now();
+    await deps.db.tx(async (q) => {
+      for (const e of events) {
+        const rows = scheduleEventReports(e, nowMs + (deps.reportHorizonMs ?? 2 * 86_400_000));
+        await saveSchedule(q, scope, e.id, e.modificationDateTime, rows, nowMs - (deps.reportBackfillMs ?? 86_400_000));
+      }
+      await forgetEventsExcept(q, scope, events.map((e) => e.id));
+    });
+  }
+
+  /** Whether the VTN already holds this report (a crash between its 201 and our bookkeeping). */
+  async function alreadySent(eventId: string, reportName: string): Promise<string | undefined> {
+    const mine = await all<{ id: string; reportName?: string | null }>('/reports', new URLSearchParams({ eventID: eventId, clientName: o.venName }));
+    return mine.find((r) => r.reportName === reportName)?.id;
+  }
+
+  /**
+   * Refreshes the schedule (when the VTN answers) and sends every report that is due, oldest first.
+   * A report the VTN does not take is retried with back-off (network errors, 5xx, 408, 429) or, on
+   * another 4xx, marked failed with the VTN's answer (logged); it is never dropped silently. Returns
+   * the event id of each report sent.
+   */
+  async function reportDue(): Promise<string[]> {
+    try {
+      await refreshSchedule();
+    } catch (err) {
+      log.warn({ error: err instanceof Error ? err.message : String(err) }, 'could not read events for the report schedule; sending what is already due');
     }
-    return done;
+    const sent: string[] = [];
+    for (const r of await dueReports(deps.db, scope, now())) {
+      const reportName = `gridflex ${r.key}`;
+      let outcome: SendOutcome;
+      try {
+        const existing = await alreadySent(r.eventId, reportName);
+        const id = existing ?? (await api<{ id: string }>('POST', '/reports', await buildReport(buildCtx(), r.spec, reportName))).id;
+        outcome = { state: 'sent', reportId: id };
+        sent.push(r.eventId);
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        const permanent = err instanceof HttpError && err.status >= 400 && err.status < 500 && ![401, 408, 429].includes(err.status);
+        outcome = permanent ? { state: 'failed', error } : { state: 'retry', error, nextTryMs: now() + retryDelayMs(r.attempts) };
+        log.warn({ eventId: r.eventId, report: r.key, error, permanent }, permanent ? 'the VTN refused a report; not retried' : 'report not sent; will retry');
+      }
+      await recordOutcome(deps.db, scope, r.eventId, r.key, outcome, now());
+    }
+    return sent;
+  }
+
+  let reporting: Promise<string[]> | undefined;
+  let dueTimer: NodeJS.Timeout | undefined;
+  /**
+   * One report run at a time (two would both see a row as due), then a timer for the next due
+   * report when it comes before the next poll, so reports go out when due, not a poll later.
+   */
+  function runReports(): Promise<string[]> {
+    reporting ??= reportDue()
+      .catch((err: unknown) => {
+        log.warn({ error: err instanceof Error ? err.message : String(err) }, 'OpenADR reports not sent; will retry');
+        return [];
+      })
+      .finally(() => {
+        reporting = undefined;
+        if (!timer) return;
+        void nextReportAt(deps.db, scope).then((at) => {
+          if (dueTimer) clearTimeout(dueTimer);
+          dueTimer = undefined;
+          if (at === null || !timer) return;
+          const wait = Math.max(0, at - now());
+          if (wait >= (o.pollIntervalMs ?? 60_000)) return;
+          dueTimer = setTimeout(() => void runReports(), wait + 50);
+          dueTimer.unref();
+        });
+      });
+    return reporting;
   }
 
   const webhookRouter = express.Router();
@@ -305,22 +338,21 @@ export function createOpenadrVenClient(deps: VenClientDeps): VenClient {
   return {
     syncOnce,
     reportUsage,
-    reportDue,
+    reportDue: runReports,
     webhookRouter,
     venId: () => venId,
     start() {
       if (timer) return;
-      const tick = () =>
-        void syncOnce().then((r) =>
-          r.ok ? reportDue().catch((err: unknown) => log.warn({ error: err instanceof Error ? err.message : String(err) }, 'OpenADR reports not sent; will retry')) : undefined,
-        );
+      const tick = () => void syncOnce().then(() => runReports());
       tick();
       timer = setInterval(tick, o.pollIntervalMs ?? 60_000);
       timer.unref();
     },
     stop() {
       if (timer) clearInterval(timer);
+      if (dueTimer) clearTimeout(dueTimer);
       timer = undefined;
+      dueTimer = undefined;
     },
   };
 }

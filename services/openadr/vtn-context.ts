@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ApiRouter } from '../http/route.ts';
 import type { Db, Queryable } from '../store/db.ts';
+import type { AuthRateLimiter } from './auth-rate-limit.ts';
 import type { OpenadrPrincipal, TokenIssuer } from './auth.ts';
 import { queueNotifications, type Change } from './notify.ts';
 
@@ -16,6 +17,8 @@ export interface VtnContext {
   metrics: Metrics;
   config: Config;
   issuer: TokenIssuer;
+  /** Failed-authentication throttle (token endpoint and bearer tokens). */
+  authLimiter: AuthRateLimiter;
   now: () => number;
   onSignalsChanged(gridAreaId: string): void;
   api: ApiRouter;

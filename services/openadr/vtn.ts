@@ -3,12 +3,13 @@ import express, { type Router } from 'express';
 import { Counter } from 'prom-client';
 import type { Config } from '../config.ts';
 import type { ChannelHandler } from '../core/delivery.ts';
-import { NotFound } from '../http/errors.ts';
+import { NotFound, Unauthorized } from '../http/errors.ts';
 import { problemHandler } from '../http/problem.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Db } from '../store/db.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
+import { createAuthRateLimiter, setRetryAfter } from './auth-rate-limit.ts';
 import { createTokenIssuer, tokenSecret, type TokenIssuer } from './auth.ts';
 import { registerProgramRoutes } from './program-routes.ts';
 import { registerReportRoutes } from './report-routes.ts';
@@ -62,6 +63,11 @@ export function createOpenadrVtn(deps: OpenadrVtnDeps): OpenadrVtn {
     next();
   });
   router.use(express.json({ limit: deps.config.MAX_BODY_BYTES }));
+  const c = deps.config;
+  const authLimiter = createAuthRateLimiter(
+    { client: { burst: c.OPENADR_AUTH_FAIL_CLIENT_BURST, perMinute: c.OPENADR_AUTH_FAIL_CLIENT_PER_MIN }, ip: { burst: c.OPENADR_AUTH_FAIL_IP_BURST, perMinute: c.OPENADR_AUTH_FAIL_IP_PER_MIN } },
+    now,
+  );
   const ctx: VtnContext = {
     db: deps.db,
     log: deps.log.child({ component: 'openadr-vtn' }),
@@ -71,13 +77,27 @@ export function createOpenadrVtn(deps: OpenadrVtnDeps): OpenadrVtn {
     now,
     onSignalsChanged: deps.onSignalsChanged,
     api: { router, basePath: OPENADR_VTN_BASE_PATH },
-    auth: (req) => issuer.authenticate(deps.db, req),
+    authLimiter,
+    auth: async (req) => {
+      authLimiter.check(req);
+      try {
+        return await issuer.authenticate(deps.db, req);
+      } catch (err) {
+        // A presented but bad token is a guess; a missing one is a misconfigured client and costs nothing.
+        if (err instanceof Unauthorized && req.headers.authorization) authLimiter.failed(req);
+        throw err;
+      }
+    },
   };
   registerAuthRoutes(ctx);
   registerProgramRoutes(ctx);
   registerVenRoutes(ctx);
   registerReportRoutes(ctx);
   router.use((req, _res, next) => next(new NotFound(`no route ${req.method} ${req.baseUrl}${req.path}`)));
+  router.use((err: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+    setRetryAfter(res, err);
+    next(err);
+  });
   router.use(problemHandler(ctx.log));
   const router301 = createOpenadr301Router({ db: deps.db, log: ctx.log, issuer, vtn: router, maxBodyBytes: deps.config.MAX_BODY_BYTES });
   return { router, router301, channel: createOpenadrChannel({ log: ctx.log, fetchImpl: deps.fetchImpl }), issuer, tokenSecretGenerated: generated };

@@ -40,7 +40,9 @@ export async function enqueue(q: Queryable, m: OutboxMessage): Promise<number> {
  * Enqueues many messages in two statements (one supersede, one multi-row insert), keeping their order:
  * a re-allocation of a large area writes thousands of profiles, and one round trip per row was the
  * largest part of the time until stations had their new profiles. Within the batch the last message of a
- * dedupe key wins.
+ * dedupe key wins. The payloads travel as one JSON array document rather than a jsonb[] parameter: the
+ * driver's array-literal quoting of thousands of profiles (2 KB each) took twice as long as the insert
+ * itself (10 000 station profiles: 2.0–3.5 s → 0.8–1.2 s on PostgreSQL).
  */
 export async function enqueueMany(q: Queryable, msgs: OutboxMessage[]): Promise<number> {
   const lastOfKey = new Map<string, number>();
@@ -53,11 +55,14 @@ export async function enqueueMany(q: Queryable, msgs: OutboxMessage[]): Promise<
   }
   await q.query(
     `INSERT INTO outbox (channel, target, action, payload, dedupe_key, run_id)
-     SELECT c, t, a, p, k, r FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::bigint[]) WITH ORDINALITY AS x(c, t, a, p, k, r, o)
-     ORDER BY o`,
+     SELECT x.c, x.t, x.a, e.p, x.k, x.r
+     FROM unnest($1::text[], $2::text[], $3::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS x(c, t, a, k, r, o)
+     JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS e(p, o) ON e.o = x.o
+     ORDER BY x.o`,
     [
       batch.map((m) => m.channel), batch.map((m) => m.target), batch.map((m) => m.action),
-      batch.map((m) => JSON.stringify(m.payload)), batch.map((m) => m.dedupeKey ?? null), batch.map((m) => m.runId ?? null),
+      // an undefined payload would vanish from the array and shift every later one: JSON null instead
+      JSON.stringify(batch.map((m) => m.payload ?? null)), batch.map((m) => m.dedupeKey ?? null), batch.map((m) => m.runId ?? null),
     ],
   );
   return batch.length;
@@ -94,11 +99,12 @@ function fromRow(r: Row): OutboxRow {
 /**
  * Claims due messages (pending, or in flight for longer than `staleMs` after a crash), oldest first,
  * at most `limit`, optionally for one target. Claimed rows move to in_flight so a second dispatcher
- * (another instance) skips them.
+ * (another instance) skips them. `excludeTargets`: targets whose earlier messages this dispatcher is
+ * still delivering (claiming their later ones now would let them overtake).
  */
 export async function claimDue(
   q: Queryable,
-  opts: { channel?: OutboxChannel; target?: string; targets?: string[]; excludeChannels?: OutboxChannel[]; limit: number; staleMs: number },
+  opts: { channel?: OutboxChannel; target?: string; targets?: string[]; excludeTargets?: string[]; excludeChannels?: OutboxChannel[]; limit: number; staleMs: number },
 ): Promise<OutboxRow[]> {
   const rows = await q.query<Row>(
     `UPDATE outbox SET state = 'in_flight', updated_at = now()
@@ -108,25 +114,56 @@ export async function claimDue(
               OR (state = 'in_flight' AND updated_at < now() - ($4::double precision * interval '1 millisecond')))
          AND ($1::text IS NULL OR channel = $1) AND ($2::text IS NULL OR target = $2)
          AND ($5::text[] IS NULL OR target = ANY($5::text[])) AND ($6::text[] IS NULL OR channel <> ALL($6::text[]))
+         AND ($7::text[] IS NULL OR target <> ALL($7::text[]))
        ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
      RETURNING id, channel, target, action, payload, dedupe_key, run_id, state, attempts, created_at`,
-    [opts.channel ?? null, opts.target ?? null, opts.limit, opts.staleMs, opts.targets ?? null, opts.excludeChannels ?? null],
+    [opts.channel ?? null, opts.target ?? null, opts.limit, opts.staleMs, opts.targets ?? null, opts.excludeChannels ?? null, opts.excludeTargets ?? null],
   );
   return rows.map(fromRow).sort((a, b) => a.id - b.id);
 }
 
+/** The outcome of one delivery attempt, as recordAttempt / recordAttempts store it. */
+export interface AttemptOutcome {
+  state: 'acked' | 'rejected' | 'failed' | 'pending';
+  response?: unknown;
+  error?: string;
+  retryInMs?: number;
+  countAttempt: boolean;
+}
+
 /** Records the peer's answer: final (acked / rejected / failed) or back to pending after `retryInMs`. */
-export async function recordAttempt(
-  q: Queryable,
-  id: number,
-  r: { state: 'acked' | 'rejected' | 'failed' | 'pending'; response?: unknown; error?: string; retryInMs?: number; countAttempt: boolean },
-): Promise<void> {
+export async function recordAttempt(q: Queryable, id: number, r: AttemptOutcome): Promise<void> {
   await q.query(
     `UPDATE outbox SET state = CASE WHEN state = 'superseded' THEN 'superseded' ELSE $2 END,
        attempts = attempts + $3, response = COALESCE($4, response), last_error = $5,
        next_attempt_at = now() + ($6::double precision * interval '1 millisecond'), updated_at = now()
      WHERE id = $1`,
     [id, r.state, r.countAttempt ? 1 : 0, r.response === undefined ? null : JSON.stringify(r.response), r.error ?? null, r.retryInMs ?? 0],
+  );
+}
+
+/**
+ * recordAttempt for many rows in one statement (the dispatcher's group commit: a re-plan of 10 000
+ * stations answered within a second would otherwise be 10 000 single-row UPDATEs competing with the
+ * stations' own traffic for the pool). Same rules per row: a row superseded meanwhile stays superseded.
+ * When an id appears twice, its last outcome counts. Only call it with outcomes that have happened:
+ * whatever is written here is what the peer answered.
+ */
+export async function recordAttempts(q: Queryable, outcomes: readonly { id: number; outcome: AttemptOutcome }[]): Promise<void> {
+  const last = new Map<number, AttemptOutcome>();
+  for (const o of outcomes) last.set(o.id, o.outcome);
+  if (last.size === 0) return;
+  const rows = [...last];
+  await q.query(
+    `UPDATE outbox o SET state = CASE WHEN o.state = 'superseded' THEN 'superseded' ELSE u.state END,
+       attempts = o.attempts + u.inc, response = COALESCE(u.response::jsonb, o.response), last_error = u.err,
+       next_attempt_at = now() + (u.retry_ms * interval '1 millisecond'), updated_at = now()
+     FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::double precision[]) AS u(id, state, inc, response, err, retry_ms)
+     WHERE o.id = u.id`,
+    [
+      rows.map(([id]) => id), rows.map(([, r]) => r.state), rows.map(([, r]) => (r.countAttempt ? 1 : 0)),
+      rows.map(([, r]) => (r.response === undefined ? null : JSON.stringify(r.response))), rows.map(([, r]) => r.error ?? null), rows.map(([, r]) => r.retryInMs ?? 0),
+    ],
   );
 }
 

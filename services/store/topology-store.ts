@@ -8,6 +8,8 @@ export interface StoredNode extends TopologyNode {
   ocppEvseId: number | null;
   voltageV: number | null;
   phases: number | null;
+  /** CPO only: its class for the 'priority' sharing policy (higher first); null = none given. */
+  sharingClass: number | null;
 }
 
 interface NodeRow {
@@ -23,9 +25,13 @@ interface NodeRow {
   ocpp_evse_id: number | null;
   voltage_v: number | null;
   phases: number | null;
+  sharing_class: number | null;
+  import_limit_a: number | null;
+  export_limit_a: number | null;
+  phase: 'L1' | 'L2' | 'L3' | null;
 }
 
-const COLS = 'id, kind, parent_id, grid_area_id, name, import_limit_kw, export_limit_kw, max_power_kw, min_power_kw, ocpp_evse_id, voltage_v, phases';
+const COLS = 'id, kind, parent_id, grid_area_id, name, import_limit_kw, export_limit_kw, max_power_kw, min_power_kw, ocpp_evse_id, voltage_v, phases, sharing_class, import_limit_a, export_limit_a, phase';
 
 function fromRow(r: NodeRow): StoredNode {
   return {
@@ -41,6 +47,11 @@ function fromRow(r: NodeRow): StoredNode {
     ocppEvseId: r.ocpp_evse_id,
     voltageV: r.voltage_v,
     phases: r.phases,
+    sharingClass: r.sharing_class,
+    // Per-phase limits (migration 012); voltage and phases are the columns above (phaseVoltageV/phaseCount for the optimizer).
+    ...(r.import_limit_a !== null && r.import_limit_a !== undefined ? { importLimitA: Number(r.import_limit_a) } : {}),
+    ...(r.export_limit_a !== null && r.export_limit_a !== undefined ? { exportLimitA: Number(r.export_limit_a) } : {}),
+    ...(r.phase ? { phase: r.phase } : {}),
   };
 }
 
@@ -56,6 +67,10 @@ export interface NodeInput {
   ocppEvseId?: number | null;
   voltageV?: number | null;
   phases?: number | null;
+  sharingClass?: number | null;
+  importLimitA?: number | null;
+  exportLimitA?: number | null;
+  phase?: 'L1' | 'L2' | 'L3' | null;
 }
 
 /** Which kinds may sit under which: the tree only goes down; levels may be skipped. */
@@ -85,16 +100,18 @@ export async function upsertNodes(q: Queryable, nodes: NodeInput[]): Promise<num
       if (!canBeChildOf(n.kind, parent.kind)) throw topologyError(`${n.kind} ${n.id} cannot be under ${parent.kind} ${n.parentId}`);
       gridAreaId = parent.gridAreaId;
     }
+    if (n.sharingClass !== undefined && n.sharingClass !== null && n.kind !== 'cpo') throw topologyError(`${n.kind} ${n.id}: only a CPO node has a sharing class`);
     const existing = await getNodeKind(q, n.id);
     if (existing && existing.kind !== n.kind) throw topologyError(`node ${n.id} exists as ${existing.kind}, not ${n.kind}`);
     await q.query(
-      `INSERT INTO topology_node (id, kind, parent_id, grid_area_id, name, import_limit_kw, export_limit_kw, max_power_kw, min_power_kw, ocpp_evse_id, voltage_v, phases)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+      `INSERT INTO topology_node (id, kind, parent_id, grid_area_id, name, import_limit_kw, export_limit_kw, max_power_kw, min_power_kw, ocpp_evse_id, voltage_v, phases, sharing_class, import_limit_a, export_limit_a, phase)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
        ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, grid_area_id = EXCLUDED.grid_area_id, name = EXCLUDED.name,
          import_limit_kw = EXCLUDED.import_limit_kw, export_limit_kw = EXCLUDED.export_limit_kw, max_power_kw = EXCLUDED.max_power_kw,
          min_power_kw = EXCLUDED.min_power_kw, ocpp_evse_id = EXCLUDED.ocpp_evse_id, voltage_v = EXCLUDED.voltage_v, phases = EXCLUDED.phases,
+         sharing_class = EXCLUDED.sharing_class, import_limit_a = EXCLUDED.import_limit_a, export_limit_a = EXCLUDED.export_limit_a, phase = EXCLUDED.phase,
          updated_at = now()`,
-      [n.id, n.kind, n.parentId, gridAreaId, n.name ?? null, n.importLimitKw ?? null, n.exportLimitKw ?? null, n.maxPowerKw ?? null, n.minPowerKw ?? null, n.ocppEvseId ?? null, n.voltageV ?? null, n.phases ?? null],
+      [n.id, n.kind, n.parentId, gridAreaId, n.name ?? null, n.importLimitKw ?? null, n.exportLimitKw ?? null, n.maxPowerKw ?? null, n.minPowerKw ?? null, n.ocppEvseId ?? null, n.voltageV ?? null, n.phases ?? null, n.sharingClass ?? null, n.importLimitA ?? null, n.exportLimitA ?? null, n.phase ?? null],
     );
     known.set(n.id, { kind: n.kind, gridAreaId });
   }
@@ -119,6 +136,15 @@ export async function getNode(q: Queryable, id: string): Promise<StoredNode | un
 export async function listAreaNodes(q: Queryable, gridAreaId: string): Promise<StoredNode[]> {
   const rows = await q.query<NodeRow>(`SELECT ${COLS} FROM topology_node WHERE grid_area_id = $1 ORDER BY id`, [gridAreaId]);
   return rows.map(fromRow);
+}
+
+/**
+ * The CPO node ids of a grid area in the order they were created (then by id, for nodes created in one
+ * import): the order they asked for capacity, for SHARING_POLICY=fcfs. Updating a node keeps its place.
+ */
+export async function listCposByCreation(q: Queryable, gridAreaId: string): Promise<string[]> {
+  const rows = await q.query<{ id: string }>(`SELECT id FROM topology_node WHERE grid_area_id = $1 AND kind = 'cpo' ORDER BY created_at, id`, [gridAreaId]);
+  return rows.map((r) => r.id);
 }
 
 export async function listGridAreas(q: Queryable): Promise<StoredNode[]> {

@@ -129,7 +129,10 @@ async function areaSection(db: Db, areaId: string, name: string | null, nowMs: n
   const stations = nodes.filter((n) => n.kind === 'station').length;
   const comp = await complianceSummary(db, { gridAreaId: areaId }, nowMs - 86_400_000);
   const compText = comp.checks === 0 ? 'no compliance checks yet' : `compliance (24 h): ${comp.checks - comp.deviations}/${comp.checks} checks within the profiles${comp.deviations ? `, largest excess ${comp.maxExcessKw.toFixed(1)} kW` : ''}`;
-  return `${head}<p>run #${run.id} (${esc(run.trigger)}) · ${esc(run.status)} · solved in ${run.solveMs.toFixed(0)} ms · ${stations} stations · unmet energy ${unmet.toFixed(1)} kWh · ${esc(compText)} · ${esc(run.createdAt)}</p>${chart}`;
+  const impossible = run.limitViolations;
+  // a limit the input made impossible to keep (e.g. more required export than the V2G EVs can give) must stand out
+  const violationText = impossible.length === 0 ? '' : `<p class="warn">${impossible.length} limit(s) cannot be kept as asked: largest excess ${Math.max(...impossible.map((v) => v.excessKw)).toFixed(1)} kW at ${esc(impossible[0]!.nodeId)}</p>`;
+  return `${head}<p>run #${run.id} (${esc(run.trigger)}) · ${esc(run.status)} · solved in ${run.solveMs.toFixed(0)} ms · ${stations} stations · unmet energy ${unmet.toFixed(1)} kWh · ${esc(compText)} · ${esc(run.createdAt)}</p>${violationText}${chart}`;
 }
 
 function page(title: string, content: string): string {
@@ -138,6 +141,6 @@ function page(title: string, content: string): string {
 body{font-family:system-ui,sans-serif;margin:1.5rem auto;max-width:1000px;padding:0 1rem;color:#222}
 table{border-collapse:collapse;font-size:13px;width:100%}td,th{border-bottom:1px solid #eee;padding:3px 6px;text-align:left}
 .muted{color:#888}.legend{font-size:12px}.lg{margin-right:12px}.lg i{display:inline-block;width:10px;height:10px;margin-right:4px}
-.st-rejected,.st-failed{color:#c0392b}.st-acked{color:#27ae60}h2{margin-top:1.6rem;font-size:1.1rem}
+.st-rejected,.st-failed,.warn{color:#c0392b}.st-acked{color:#27ae60}h2{margin-top:1.6rem;font-size:1.1rem}
 </style></head><body><h1>gridflex</h1>${content}<p class="muted">Admin API: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a> · <a href="/metrics">/metrics</a></p></body></html>`;
 }

@@ -7,11 +7,10 @@ import assert from 'node:assert/strict';
 import type { RPCClient } from 'ocpp-rpc';
 import type { EnvelopeSource } from '../../services/core/orchestrator.ts';
 import { externalLimits, ocppExternalLimitEnvelopes } from '../../services/ocpp/limit-store.ts';
-import { setStationPassword } from '../../services/ocpp/station-credentials.ts';
-import { upsertNodes, type NodeInput } from '../../services/store/topology-store.ts';
 import { forEachDriver } from '../helpers/db.ts';
-import { startTestCsms, type TestCsms } from '../helpers/ocpp-csms.ts';
-import { callErrorCode, connectStation } from '../helpers/ocpp-station.ts';
+import type { TestCsms } from '../helpers/ocpp-csms.ts';
+import { callErrorCode } from '../helpers/ocpp-station.ts';
+import { areaTopology, startOcppRig, type OcppRig } from '../builders/ocpp-rig.ts';
 
 const AREA = 'ga-limits';
 const S21 = 'LIM-21';
@@ -22,38 +21,23 @@ const PW = 'external-limits-password-1';
 // The orchestrator's contract (services/core/orchestrator.ts): checked at compile time.
 const envelopeSource: EnvelopeSource = ocppExternalLimitEnvelopes;
 
-function topology(): NodeInput[] {
-  const station = (id: string): NodeInput[] => [
-    { id, kind: 'station', parentId: AREA, voltageV: 230, phases: 3 },
-    { id: `${id}-1`, kind: 'evse', parentId: id, maxPowerKw: 22, ocppEvseId: 1 },
-    { id: `${id}-2`, kind: 'evse', parentId: id, maxPowerKw: 22, ocppEvseId: 2 },
-  ];
-  return [{ id: AREA, kind: 'grid_area', parentId: null, importLimitKw: 100 }, ...station(S21), ...station(S201), ...station(S16)];
-}
-
 forEachDriver('OCPP external charging limits', (get) => {
+  let rig: OcppRig;
   let t: TestCsms;
-  const clients: RPCClient[] = [];
+  let clients: RPCClient[];
   const slot = 900_000;
   const horizon = () => ({ startMs: Math.floor(Date.now() / slot) * slot, intervalMinutes: 15, count: 4 });
 
   before(async () => {
-    const db = get();
-    await db.tx((q) => upsertNodes(q, topology()));
-    for (const s of [S21, S201, S16]) await setStationPassword(db, s, PW);
-    t = await startTestCsms(db, { OCPP_CALL_TIMEOUT_MS: '1500' });
+    rig = await startOcppRig(get(), { nodes: areaTopology(AREA, [S21, S201, S16]), password: PW, env: { OCPP_CALL_TIMEOUT_MS: '1500' } });
+    ({ t, clients } = rig);
   });
 
   after(async () => {
-    for (const c of clients) await c.close({ force: true }).catch(() => undefined);
-    await t?.close();
+    await rig?.close();
   });
 
-  async function connect(identity: string, version: '1.6' | '2.0.1' | '2.1', strict = true): Promise<RPCClient> {
-    const c = await connectStation({ endpoint: t.endpoint, identity, password: PW, version, strict });
-    clients.push(c);
-    return c;
-  }
+  const connect = (identity: string, version: '1.6' | '2.0.1' | '2.1', strict = true): Promise<RPCClient> => rig.connect(identity, version, { strict });
 
   it('2.0.1: NotifyChargingLimit (SO, station-wide) is stored, answered {} and re-plans the area; the optimizer gets a station envelope', async () => {
     const c = await connect(S201, '2.0.1');

@@ -5,28 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import type { RPCClient } from 'ocpp-rpc';
-import { setStationPassword } from '../../services/ocpp/station-credentials.ts';
-import { upsertNodes, type NodeInput } from '../../services/store/topology-store.ts';
 import { forEachDriver } from '../helpers/db.ts';
 import { startTestCsms, type TestCsms } from '../helpers/ocpp-csms.ts';
-import { connectStation, eventually, stationClient } from '../helpers/ocpp-station.ts';
+import { eventually, stationClient } from '../helpers/ocpp-station.ts';
+import { areaTopology, startOcppRig, type Obj, type OcppRig, type StationHandlers } from '../builders/ocpp-rig.ts';
 
 const AREA = 'ga-profiles';
 const S21 = 'PROF-21';
 const S201 = 'PROF-201';
 const S16 = 'PROF-16';
 const PW = 'installed-profiles-password-1';
-
-type Obj = Record<string, unknown>;
-
-function topology(): NodeInput[] {
-  const station = (id: string): NodeInput[] => [
-    { id, kind: 'station', parentId: AREA, voltageV: 230, phases: 3 },
-    { id: `${id}-1`, kind: 'evse', parentId: id, maxPowerKw: 22, ocppEvseId: 1 },
-    { id: `${id}-2`, kind: 'evse', parentId: id, maxPowerKw: 22, ocppEvseId: 2 },
-  ];
-  return [{ id: AREA, kind: 'grid_area', parentId: null, importLimitKw: 100 }, ...station(S21), ...station(S201), ...station(S16)];
-}
 
 const profile = (id: number, purpose: string, stackLevel = 0) => ({
   id,
@@ -37,28 +25,21 @@ const profile = (id: number, purpose: string, stackLevel = 0) => ({
 });
 
 forEachDriver('OCPP installed charging profiles', (get) => {
+  let rig: OcppRig;
   let t: TestCsms;
-  const clients: RPCClient[] = [];
+  let clients: RPCClient[];
 
   before(async () => {
-    const db = get();
-    await db.tx((q) => upsertNodes(q, topology()));
-    for (const s of [S21, S201, S16]) await setStationPassword(db, s, PW);
-    t = await startTestCsms(db, { OCPP_CALL_TIMEOUT_MS: '1500' });
+    rig = await startOcppRig(get(), { nodes: areaTopology(AREA, [S21, S201, S16]), password: PW, env: { OCPP_CALL_TIMEOUT_MS: '1500' } });
+    ({ t, clients } = rig);
   });
 
   after(async () => {
-    for (const c of clients) await c.close({ force: true }).catch(() => undefined);
-    await t?.close();
+    await rig?.close();
   });
 
-  async function connect(identity: string, version: '1.6' | '2.0.1' | '2.1', handlers: Record<string, (p: Obj) => Obj | Promise<Obj>> = {}): Promise<RPCClient> {
-    const c = await connectStation({ endpoint: t.endpoint, identity, password: PW, version });
-    clients.push(c);
-    for (const [method, fn] of Object.entries(handlers)) c.handle(method, async ({ params }) => fn(params as Obj));
-    await eventually(() => t.csms.isConnected(identity));
-    return c;
-  }
+  const connect = (identity: string, version: '1.6' | '2.0.1' | '2.1', handlers: StationHandlers = {}): Promise<RPCClient> =>
+    rig.connect(identity, version, { handlers, waitConnected: true });
 
   describe('GetChargingProfiles / ReportChargingProfiles', () => {
     let c: RPCClient;

@@ -9,15 +9,14 @@ import { buildSaScheduleProfile } from '../../grid-adapters/iso15118/sa-schedule
 import { buildStationProfiles } from '../../grid-adapters/ocpp/profiles.ts';
 import { areaCapabilities } from '../../services/ocpp/plan-options.ts';
 import { complianceSummary, getStationFlag, stationCapabilities } from '../../services/ocpp/smart-store.ts';
-import { setStationPassword } from '../../services/ocpp/station-credentials.ts';
 import { getStationState } from '../../services/ocpp/station-store.ts';
 import { claimDue, enqueue, type OutboxRow } from '../../services/store/outbox-store.ts';
-import { upsertNodes, type NodeInput } from '../../services/store/topology-store.ts';
 import { forEachDriver } from '../helpers/db.ts';
 import { aBootNotification201, aMeterValue201, aTransactionEvent201 } from '../helpers/ocpp-builders.ts';
-import { startTestCsms, type TestCsms } from '../helpers/ocpp-csms.ts';
+import type { TestCsms } from '../helpers/ocpp-csms.ts';
 import { assertValidOcpp } from '../helpers/ocpp-schemas.ts';
 import { callErrorCode, connectStation, eventually, probeUpgrade } from '../helpers/ocpp-station.ts';
+import { areaTopology, startOcppRig, type Obj, type OcppRig, type StationHandlers } from '../builders/ocpp-rig.ts';
 
 const AREA = 'ga-smart';
 const S21 = 'SMART-21';
@@ -25,45 +24,31 @@ const S201 = 'SMART-201';
 const S16 = 'SMART-16';
 const PW = 'smart-charging-password-1';
 
-function topology(): NodeInput[] {
-  const station = (id: string): NodeInput[] => [
-    { id, kind: 'station', parentId: AREA, voltageV: 230, phases: 3 },
-    { id: `${id}-1`, kind: 'evse', parentId: id, maxPowerKw: 22, ocppEvseId: 1 },
-    { id: `${id}-2`, kind: 'evse', parentId: id, maxPowerKw: 22, ocppEvseId: 2 },
-  ];
-  return [{ id: AREA, kind: 'grid_area', parentId: null, importLimitKw: 100 }, ...station(S21), ...station(S201), ...station(S16)];
-}
-
-type Obj = Record<string, unknown>;
-
 function schedOf(payload: Obj): { id: number; chargingRateUnit: string; chargingSchedulePeriod: { startPeriod: number; limit: number; numberPhases?: number }[] } {
   return (payload.chargingProfile as { chargingSchedule: ReturnType<typeof schedOf>[] }).chargingSchedule[0]!;
 }
 
 forEachDriver('OCPP smart charging end to end', (get) => {
+  let rig: OcppRig;
   let t: TestCsms;
-  const clients: RPCClient[] = [];
+  let clients: RPCClient[];
   const horizon = () => ({ startMs: Math.floor(Date.now() / 900_000) * 900_000, intervalMinutes: 15, count: 8 });
 
   before(async () => {
-    const db = get();
-    await db.tx((q) => upsertNodes(q, topology()));
-    for (const s of [S21, S201, S16]) await setStationPassword(db, s, PW);
     // A call timeout that survives a busy machine (capability reads at boot must not time out).
-    t = await startTestCsms(db, { OCPP_COMPLIANCE_MAX_RESENDS: '1', OCPP_FAILSAFE_KW: '3.7', OCPP_CALL_TIMEOUT_MS: '1500' });
+    rig = await startOcppRig(get(), {
+      nodes: areaTopology(AREA, [S21, S201, S16]),
+      password: PW,
+      env: { OCPP_COMPLIANCE_MAX_RESENDS: '1', OCPP_FAILSAFE_KW: '3.7', OCPP_CALL_TIMEOUT_MS: '1500' },
+    });
+    ({ t, clients } = rig);
   });
 
   after(async () => {
-    for (const c of clients) await c.close({ force: true }).catch(() => undefined);
-    await t?.close();
+    await rig?.close();
   });
 
-  async function connect(identity: string, version: '1.6' | '2.0.1' | '2.1', handlers: Record<string, (p: Obj) => Obj | Promise<Obj>> = {}): Promise<RPCClient> {
-    const c = await connectStation({ endpoint: t.endpoint, identity, password: PW, version });
-    clients.push(c);
-    for (const [method, fn] of Object.entries(handlers)) c.handle(method, async ({ params }) => fn(params as Obj));
-    return c;
-  }
+  const connect = (identity: string, version: '1.6' | '2.0.1' | '2.1', handlers: StationHandlers = {}): Promise<RPCClient> => rig.connect(identity, version, { handlers });
 
   async function pendingFor(target: string): Promise<{ action: string; payload: Obj }[]> {
     return get().query<{ action: string; payload: Obj }>(`SELECT action, payload FROM outbox WHERE target = $1 AND state = 'pending' ORDER BY id`, [target]);

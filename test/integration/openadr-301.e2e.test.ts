@@ -109,6 +109,54 @@ forEachDriver('OpenADR 3.0.1 VTN (same store as 3.1.0)', (get) => {
     assert.equal(notifiers.status, 404);
   });
 
+  it('keeps the 3.0.1-only program fields: as 3.1.0 attributes where they map, timeZoneOffset at 3.0.1 only', async () => {
+    const fields301 = {
+      programLongName: 'Residential Time of Use-A', retailerName: 'ACME', retailerLongName: 'ACME Electric Inc.', programType: 'PRICING_TARIFF',
+      country: 'US', principalSubdivision: 'CO', timeZoneOffset: 'PT1H', bindingEvents: true, localPrice: false,
+    };
+    const created = await call<Obj>(t, 'POST', '/programs', v301({ token: bl, body: { programName: 'TOU-fields', ...fields301, programDescriptions: [{ URL: 'https://acme.example/tou' }] } }));
+    assert.equal(created.status, 201);
+    const id = created.body.id;
+    const pick = (o: Obj) => Object.fromEntries(Object.keys(fields301).map((k) => [k, o[k]]));
+    assert.deepEqual(pick(created.body), fields301, 'answered in 3.0.1 form');
+    assert.equal(created.body.attributes, undefined, 'mapped attributes are fields in 3.0.1');
+
+    const as310 = (await call<Obj>(t, 'GET', `/programs/${id}`, { token: bl })).body;
+    assert.deepEqual(as310.attributes, [
+      { type: 'PROGRAM_LONG_NAME', values: ['Residential Time of Use-A'] },
+      { type: 'RETAILER_NAME', values: ['ACME'] },
+      { type: 'RETAILER_LONG_NAME', values: ['ACME Electric Inc.'] },
+      { type: 'PROGRAM_TYPE', values: ['PRICING_TARIFF'] },
+      { type: 'COUNTRY', values: ['US'] },
+      { type: 'PRINCIPAL_SUBDIVISION', values: ['CO'] },
+      { type: 'BINDING_EVENTS', values: [true] },
+      { type: 'LOCAL', values: [false] },
+    ]);
+    assert.equal(as310.timeZoneOffset, undefined, '3.1.0 has no place for it');
+    assert.equal(as310.programLongName, undefined);
+
+    assert.deepEqual(pick((await call<Obj>(t, 'GET', `/programs/${id}`, v301({ token: bl }))).body), fields301);
+    const listed = (await call<Obj[]>(t, 'GET', '/programs', v301({ token: bl }))).body.find((p) => p.id === id)!;
+    assert.deepEqual(pick(listed), fields301, 'and in searches');
+
+    // A 3.0.1 PUT replaces them; a 3.1.0 PUT cannot see timeZoneOffset and leaves it alone.
+    const put = await call<Obj>(t, 'PUT', `/programs/${id}`, v301({ token: bl, body: { programName: 'TOU-fields', programLongName: 'Renamed' } }));
+    assert.equal(put.body.programLongName, 'Renamed');
+    assert.equal(put.body.timeZoneOffset, undefined);
+    assert.equal(put.body.retailerName, undefined);
+    await call(t, 'PUT', `/programs/${id}`, v301({ token: bl, body: { programName: 'TOU-fields', timeZoneOffset: '-PT5H' } }));
+    await call(t, 'PUT', `/programs/${id}`, { token: bl, body: { programName: 'TOU-fields', attributes: [{ type: 'COUNTRY', values: ['NL'] }] } });
+    const after = (await call<Obj>(t, 'GET', `/programs/${id}`, v301({ token: bl }))).body;
+    assert.equal(after.country, 'NL', 'a 3.1.0 attribute is a 3.0.1 field');
+    assert.equal(after.timeZoneOffset, '-PT5H');
+
+    const bad = await call(t, 'POST', '/programs', v301({ token: bl, body: { programName: 'TOU-bad', timeZoneOffset: 'one hour' }, invalidRequest: true }));
+    assert.equal(bad.status, 400);
+    assert.equal((await call(t, 'POST', '/programs', v301({ token: bl, body: { programName: 'TOU-bad', bindingEvents: 'yes' }, invalidRequest: true }))).status, 400);
+    const del = await call<Obj>(t, 'DELETE', `/programs/${id}`, v301({ token: bl }));
+    assert.equal(del.body.timeZoneOffset, '-PT5H', 'the deleted program is answered whole');
+  });
+
   it('deletes in 3.0.1 form, and covers every operation of the 3.0.1 document', async function () {
     const [r] = (await call<Obj[]>(t, 'GET', `/vens/${venObj.id}/resources`, v301({ token: bl }))).body;
     assert.equal((await call(t, 'DELETE', `/vens/${venObj.id}/resources/${r!.id}`, v301({ token: bl }))).status, 200);

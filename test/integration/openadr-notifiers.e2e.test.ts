@@ -31,7 +31,7 @@ forEachDriver('OpenADR 3.1.0 VTN: MQTT notifier and object life cycles', (get) =
 
   it('announces the MQTT binding and the topic names of every object family', async () => {
     const n = await call<Record<string, unknown>>(t, 'GET', '/notifiers', { token: ven });
-    assert.deepEqual(n.body, { WEBHOOK: true, MQTT: { URIS: ['mqtt://broker.example.net:1883'], serialization: 'JSON', authentication: { method: 'ANONYMOUS' } } });
+    assert.deepEqual(n.body, { WEBHOOK: true, MQTT: { URIS: ['mqtt://broker.example.net:1883'], serialization: 'JSON', authentication: { method: 'OAUTH2_BEARER_TOKEN', username: '{clientID}' } } });
     const p = await call<{ topics: Record<string, string> }>(t, 'GET', '/notifiers/mqtt/topics/programs', { token: bl });
     assert.deepEqual(p.body.topics, { CREATE: 'gf/openadr3/programs/create', UPDATE: 'gf/openadr3/programs/update', DELETE: 'gf/openadr3/programs/delete', ALL: 'gf/openadr3/programs/+' });
     for (const family of ['events', 'reports', 'subscriptions', 'vens', 'resources']) {

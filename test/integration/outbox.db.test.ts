@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { forEachDriver } from '../helpers/db.ts';
+import { waitUntil } from '../helpers/wait.ts';
 import { loadConfig } from '../../services/config.ts';
 import { createMetrics } from '../../services/metrics.ts';
 import { createDispatcher } from '../../services/core/outbox-dispatcher.ts';
 import type { DeliveryResult } from '../../services/core/delivery.ts';
-import { backlog, claimDue, enqueue, enqueueMany, makeDueNow, recentOutbox } from '../../services/store/outbox-store.ts';
+import { backlog, claimDue, enqueue, enqueueMany, makeDueNow, recentOutbox, recordAttempts } from '../../services/store/outbox-store.ts';
 import type { OutboxRow } from '../../services/store/outbox-store.ts';
+import type { Db } from '../../services/store/db.ts';
 
 const config = loadConfig({ OUTBOX_MAX_ATTEMPTS: '3', OUTBOX_RETRY_BASE_MS: '10', OUTBOX_POLL_MS: '50' });
 const log = pino({ level: 'silent' });
@@ -125,6 +127,156 @@ forEachDriver('outbox dispatcher', (get) => {
     assert.equal(m!.state, 'pending');
     assert.equal(m!.attempts, 1);
     assert.equal(m!.lastError, 'boom');
+    await d.stop();
+  });
+
+  it('enqueueMany keeps each payload with its own row, in order, for a large batch', async () => {
+    const db = get();
+    const msgs = Array.from({ length: 600 }, (_, i) => ({
+      channel: 'ocpp' as const, target: `many-${i % 7}`, action: 'SetChargingProfile',
+      // varied shapes and sizes, strings with quotes and backslashes: nothing may shift or be re-quoted
+      payload: { i, text: `"q\\${i}"`, list: Array.from({ length: i % 5 }, (_, k) => k) },
+      dedupeKey: `many/${i}`,
+    }));
+    assert.equal(await db.tx((q) => enqueueMany(q, msgs)), 600);
+    const rows = await db.query<{ target: string; payload: { i: number }; dedupe_key: string }>(`SELECT target, payload, dedupe_key FROM outbox WHERE target LIKE 'many-%' ORDER BY id`);
+    assert.deepEqual(rows.map((r) => [r.target, r.payload, r.dedupe_key]), msgs.map((m) => [m.target, m.payload, m.dedupeKey]));
+  });
+
+  it('recordAttempts stores many outcomes in one statement, with the rules of recordAttempt per row', async () => {
+    const db = get();
+    const ids: number[] = [];
+    for (const t of ['ra-ok', 'ra-no', 'ra-retry', 'ra-away', 'ra-super']) ids.push(await enqueue(db, { channel: 'oscp', target: t, action: 'A', payload: {}, dedupeKey: `ra/${t}` }));
+    await claimDue(db, { channel: 'oscp', limit: 10, staleMs: 60_000 });
+    // Superseded while in flight: the answer is recorded, the state stays superseded.
+    await enqueue(db, { channel: 'oscp', target: 'ra-super', action: 'A', payload: { newer: true }, dedupeKey: 'ra/ra-super' });
+    await recordAttempts(db, [
+      { id: ids[0]!, outcome: { state: 'acked', response: { status: 'Accepted' }, countAttempt: true } },
+      { id: ids[1]!, outcome: { state: 'rejected', response: { status: 'Rejected' }, error: 'station answered Rejected', countAttempt: true } },
+      { id: ids[2]!, outcome: { state: 'pending', error: 'timeout', retryInMs: 3_600_000, countAttempt: true } },
+      { id: ids[3]!, outcome: { state: 'pending', error: 'station not connected', retryInMs: 0, countAttempt: false } },
+      { id: ids[4]!, outcome: { state: 'acked', response: { status: 'Accepted' }, countAttempt: true } },
+    ]);
+    const row = async (t: string) => (await recentOutbox(db, { target: t, limit: 2 })).at(-1)!;
+    const ok = await row('ra-ok');
+    assert.deepEqual([ok.state, ok.attempts, ok.response, ok.lastError], ['acked', 1, { status: 'Accepted' }, null]);
+    const no = await row('ra-no');
+    assert.deepEqual([no.state, no.attempts, no.response, no.lastError], ['rejected', 1, { status: 'Rejected' }, 'station answered Rejected']);
+    const retry = await row('ra-retry');
+    assert.deepEqual([retry.state, retry.attempts, retry.lastError], ['pending', 1, 'timeout']);
+    const away = await row('ra-away');
+    assert.deepEqual([away.state, away.attempts], ['pending', 0]);
+    assert.equal((await row('ra-super')).state, 'superseded');
+    // Due now: only the one without back-off (the retry waits an hour).
+    assert.deepEqual((await claimDue(db, { channel: 'oscp', limit: 10, staleMs: 60_000 })).map((r) => r.target).sort(), ['ra-away', 'ra-super']);
+    // An id given twice: its last outcome counts, once.
+    await recordAttempts(db, [
+      { id: ids[3]!, outcome: { state: 'pending', error: 'first', countAttempt: true } },
+      { id: ids[3]!, outcome: { state: 'acked', response: { n: 2 }, countAttempt: true } },
+    ]);
+    const twice = await row('ra-away');
+    assert.deepEqual([twice.state, twice.attempts, twice.response], ['acked', 1, { n: 2 }]);
+    await recordAttempts(db, []);
+  });
+
+  it('group commit: answers of many targets are stored together, and a target’s next message waits until its answer is stored', async () => {
+    const db = get();
+    // Only this test's messages are due (earlier tests leave some pending).
+    await db.query(`UPDATE outbox SET state = 'superseded' WHERE state IN ('pending','in_flight')`);
+    const targets = Array.from({ length: 50 }, (_, i) => `gc-${i}`);
+    await db.tx((q) => enqueueMany(q, targets.flatMap((t) => [1, 2].map((n) => ({ channel: 'mqtt' as const, target: t, action: 'publish', payload: { n } })))));
+    const violations: string[] = [];
+    let outcomeWrites = 0;
+    const counted: Db = {
+      kind: db.kind,
+      query: <R extends object>(sql: string, params?: Parameters<Db['query']>[1]) => {
+        if (/^UPDATE outbox (o )?SET state = CASE/.test(sql)) outcomeWrites++;
+        return db.query<R>(sql, params);
+      },
+      tx: (fn) => db.tx(fn),
+      exec: (sql) => db.exec(sql),
+      close: () => db.close(),
+    };
+    const d = createDispatcher({ db: counted, log, metrics: createMetrics(), config });
+    d.register('mqtt', async (m) => {
+      if ((m.payload as { n: number }).n === 2) {
+        // The first message of this target must be stored as acked before the second is handed over.
+        const [first] = await db.query<{ state: string }>(`SELECT state FROM outbox WHERE target = $1 AND payload->>'n' = '1'`, [m.target]);
+        if (first?.state !== 'acked') violations.push(`${m.target}: ${first?.state}`);
+        await new Promise((r) => setTimeout(r, Math.random() * 5));
+      }
+      return { outcome: 'acked' };
+    });
+    await d.runOnce();
+    assert.deepEqual(violations, []);
+    // The 50 first answers arrive together and are stored by one statement; per row it would be 100.
+    assert.ok(outcomeWrites <= 51, `${outcomeWrites} statements for 100 outcomes`);
+    const states = await db.query<{ state: string; n: string }>(`SELECT state, count(*)::int AS n FROM outbox WHERE target LIKE 'gc-%' GROUP BY state`);
+    assert.deepEqual(states.map((r) => [r.state, Number(r.n)]), [['acked', 100]]);
+    await d.stop();
+  });
+
+  it('a slow target holds up neither other targets nor new claims, and its own later message never overtakes it', async () => {
+    const db = get();
+    await db.query(`UPDATE outbox SET state = 'superseded' WHERE state IN ('pending','in_flight')`);
+    const seen: string[] = [];
+    let release!: () => void;
+    const slowAnswer = new Promise<void>((r) => (release = r));
+    const d = createDispatcher({ db, log, metrics: createMetrics(), config });
+    d.register('mqtt', async (m) => {
+      const tag = `${m.target}:${(m.payload as { n: number }).n}`;
+      seen.push(tag);
+      if (tag === 'slow:1') await slowAnswer;
+      return { outcome: 'acked' };
+    });
+    await enqueue(db, { channel: 'mqtt', target: 'slow', action: 'publish', payload: { n: 1 } });
+    const run = d.runOnce();
+    await waitUntil('slow:1 handed over', () => seen.includes('slow:1'));
+    // Enqueued while slow:1 waits for its answer, then a kick (as the orchestrator does after an enqueue).
+    await db.tx(async (q) => {
+      await enqueue(q, { channel: 'mqtt', target: 'slow', action: 'publish', payload: { n: 2 } });
+      await enqueue(q, { channel: 'mqtt', target: 'fast', action: 'publish', payload: { n: 1 } });
+    });
+    d.kick();
+    await waitUntil('fast:1 delivered while slow:1 is still unanswered', async () => {
+      const [fast] = await recentOutbox(db, { target: 'fast', limit: 1 });
+      return fast?.state === 'acked';
+    });
+    assert.ok(!seen.includes('slow:2'), 'slow:2 must wait for slow:1');
+    release();
+    await run;
+    await d.runOnce();
+    assert.deepEqual(seen.filter((x) => x.startsWith('slow:')), ['slow:1', 'slow:2']);
+    assert.deepEqual((await recentOutbox(db, { target: 'slow', limit: 2 })).map((m) => m.state), ['acked', 'acked']);
+    await d.stop();
+  });
+
+  it('a failed batch write marks nothing: the rows stay in flight (claimed again once stale), later answers are stored', async () => {
+    const db = get();
+    await db.query(`UPDATE outbox SET state = 'superseded' WHERE state IN ('pending','in_flight')`);
+    let failNext = true;
+    const flaky: Db = {
+      kind: db.kind,
+      query: <R extends object>(sql: string, params?: Parameters<Db['query']>[1]) => {
+        if (failNext && /^UPDATE outbox o SET/.test(sql)) {
+          failNext = false;
+          return Promise.reject(new Error('connection lost (test)'));
+        }
+        return db.query<R>(sql, params);
+      },
+      tx: (fn) => db.tx(fn),
+      exec: (sql) => db.exec(sql),
+      close: () => db.close(),
+    };
+    await db.tx((q) => enqueueMany(q, ['wf-1', 'wf-2', 'wf-3'].map((target) => ({ channel: 'mqtt' as const, target, action: 'publish', payload: {} }))));
+    const d = createDispatcher({ db: flaky, log, metrics: createMetrics(), config });
+    d.register('mqtt', async () => ({ outcome: 'acked' }));
+    await d.runOnce();
+    const states = async () => (await db.query<{ state: string }>(`SELECT state FROM outbox WHERE target LIKE 'wf-%' ORDER BY id`)).map((r) => r.state);
+    assert.deepEqual(await states(), ['in_flight', 'in_flight', 'in_flight'], 'the answers were lost with the write: never marked acked');
+    await enqueue(db, { channel: 'mqtt', target: 'wf-4', action: 'publish', payload: {} });
+    await d.runOnce();
+    assert.deepEqual(await states(), ['in_flight', 'in_flight', 'in_flight', 'acked']);
     await d.stop();
   });
 });

@@ -33,17 +33,33 @@ describe('ISO 15118 SAScheduleList via a TxProfile', () => {
         id: 101,
         numEPriceLevels: 3,
         salesTariffEntry: [
-          { relativeTimeInterval: { start: 0, duration: 1800 }, ePriceLevel: 2 },
-          { relativeTimeInterval: { start: 1800, duration: 1800 }, ePriceLevel: 0 },
-          { relativeTimeInterval: { start: 3600, duration: 1800 }, ePriceLevel: 1 },
+          // each entry ends where the next starts; the last one runs to the end of the schedule
+          { relativeTimeInterval: { start: 0 }, ePriceLevel: 2 },
+          { relativeTimeInterval: { start: 1800 }, ePriceLevel: 0 },
+          { relativeTimeInterval: { start: 3600 }, ePriceLevel: 1 },
           { relativeTimeInterval: { start: 5400, duration: 1800 }, ePriceLevel: 2 },
         ],
       });
     }
   });
 
-  it('honours maxScheduleTuples and drops schedules equal to the plan', () => {
-    assert.equal(schedules(buildSaScheduleProfile({ version: '2.0.1', ocppEvseId: 1, transactionId: 'tx', horizon, kw, capKw, maxScheduleTuples: 1 })).length, 1);
+  it('keeps periods + tariff entries of each schedule within maxScheduleTuples (entries per SAScheduleTuple) and drops schedules equal to the plan', () => {
+    const prices = [0.3, 0.3, 0.1, 0.1, 0.2, 0.2, 0.3, 0.3];
+    // 1 entry: the limits come first, no tariff; every schedule one period, never above the plan
+    const one = schedules(buildSaScheduleProfile({ version: '2.0.1', ocppEvseId: 1, transactionId: 'tx', horizon, kw, capKw, prices, maxScheduleTuples: 1 }));
+    assert.equal(one.length, 3);
+    assert.ok(one.every((x) => x.chargingSchedulePeriod.length === 1 && x.salesTariff === undefined));
+    assert.deepEqual(one[0]!.chargingSchedulePeriod, [{ startPeriod: 0, limit: 0 }]);
+    // 5 entries: at most 2 tariff entries (merged keeping the dearer level), the rest periods
+    const cheapFirst = [0.1, 0.1, 0.1, 0.1, 0.3, 0.3, 0.3, 0.2];
+    const five = schedules(buildSaScheduleProfile({ version: '2.0.1', ocppEvseId: 1, transactionId: 'tx', horizon, kw, capKw, prices: cheapFirst, maxScheduleTuples: 5 }));
+    for (const x of five) {
+      assert.ok(x.chargingSchedulePeriod.length + x.salesTariff!.salesTariffEntry.length <= 5);
+      assertValidOcpp('2.0.1', 'SetChargingProfile', 'req', { evseId: 1, chargingProfile: { id: 101, stackLevel: 0, chargingProfilePurpose: 'TxProfile', chargingProfileKind: 'Absolute', transactionId: 't', chargingSchedule: [x] } });
+    }
+    // 0.3 and 0.2 merge into the dearer level; the cheap first hour keeps its own
+    assert.deepEqual(five[0]!.salesTariff, { id: 101, numEPriceLevels: 2, salesTariffEntry: [{ relativeTimeInterval: { start: 0 }, ePriceLevel: 0 }, { relativeTimeInterval: { start: 3600, duration: 3600 }, ePriceLevel: 1 }] });
+    assert.ok(five[0]!.chargingSchedulePeriod.length <= 3);
     assert.equal(schedules(buildSaScheduleProfile({ version: '2.0.1', ocppEvseId: 1, transactionId: 'tx', horizon, kw: Array(8).fill(5), capKw: Array(8).fill(5) })).length, 1);
     assert.throws(() => buildSaScheduleProfile({ version: '2.0.1', ocppEvseId: 1, transactionId: 'tx', horizon, kw: [1] }), RangeError);
   });

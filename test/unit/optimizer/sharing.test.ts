@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { allocate, monolithicOptimum, verifyAllocation, type Allocation, type AllocationInput, type CapacityEnvelope, type ChargingDemand, type SharingPolicy, type TopologyNode } from '../../../optimizer/index.ts';
-import { area, at, demand, envelope, evse, horizon, input, node, sum } from './builders.ts';
+import { allocate, monolithicOptimum, verifyAllocation, type Allocation, type AllocationInput, type ChargingDemand, type SharingPolicy } from '../../../optimizer/index.ts';
+import { area, at, demand, evse, input, node, sum } from './builders.ts';
 import { RUNS } from './random-instances.ts';
-
-const DT_H = 0.25;
+import { delivered, DT_H, sharedInstance, toSharedInput } from './sharing-instances.ts';
 
 /** Grid area g (22 kW) with CPOs A and B, one 22 kW EVSE each; A's EV leaves at 1:00, B's at 2:00; both want more than fits. */
 function twoCpos(sharing?: SharingPolicy, energyB = 100): AllocationInput {
@@ -25,7 +24,7 @@ describe('sharing between CPOs', () => {
     assert.deepEqual(kwOf(a, 'b'), [0, 0, 0, 0, 22, 22, 22, 22]);
   });
 
-  it('proportional, equal weights: each CPO gets half of the scarce capacity', async () => {
+  it('proportional and maxmin, equal weights, two CPOs: each gets half of the scarce capacity', async () => {
     for (const policy of ['proportional', 'maxmin'] as const) {
       const inp = twoCpos({ policy });
       const a = await allocate(inp);
@@ -33,7 +32,6 @@ describe('sharing between CPOs', () => {
       assert.deepEqual(verifyAllocation(inp, a).violations, []);
       assert.deepEqual(kwOf(a, 'a'), [11, 11, 11, 11, 0, 0, 0, 0]);
       assert.deepEqual(kwOf(a, 'b'), [11, 11, 11, 11, 22, 22, 22, 22]);
-      if (policy === 'maxmin') assert.match(a.reason ?? '', /maxmin is not built yet, proportional used/);
     }
   });
 
@@ -68,63 +66,6 @@ describe('sharing between CPOs', () => {
   });
 });
 
-/** Random areas with 2–3 CPOs directly under the grid area; no min power (no rounding after the LP). */
-const kwLimit = fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined, freq: 2 });
-const sessionSpec = fc.record({
-  from: fc.integer({ min: -1, max: 8 }),
-  offsetMin: fc.constantFrom(0, 0, 5),
-  length: fc.integer({ min: 1, max: 10 }),
-  energyKwh: fc.integer({ min: 0, max: 60 }).map((x) => x / 2),
-  maxPowerKw: fc.option(fc.constantFrom(3.7, 7.4, 11), { nil: undefined }),
-});
-const cpoSpec = fc.record({
-  limit: kwLimit,
-  weight: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
-  sites: fc.array(fc.record({ limit: kwLimit, evses: fc.array(fc.record({ max: fc.constantFrom(3.7, 11, 22), session: fc.option(sessionSpec, { nil: undefined, freq: 4 }) }), { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 2 }),
-});
-const sharedInstance = fc.record({
-  count: fc.integer({ min: 1, max: 10 }),
-  areas: fc.array(fc.record({ limit: fc.integer({ min: 0, max: 60 }), profile: fc.option(fc.array(fc.option(fc.integer({ min: 0, max: 60 }), { nil: null }), { minLength: 10, maxLength: 10 }), { nil: undefined }), cpos: fc.array(cpoSpec, { minLength: 2, maxLength: 3 }) }), { minLength: 1, maxLength: 2 }),
-  weighted: fc.boolean(),
-  prices: fc.option(fc.array(fc.integer({ min: -5, max: 40 }), { minLength: 10, maxLength: 10 }), { nil: undefined }),
-});
-
-function toSharedInput(spec: typeof sharedInstance extends fc.Arbitrary<infer S> ? S : never): AllocationInput {
-  const nodes: TopologyNode[] = [];
-  const demands: ChargingDemand[] = [];
-  const envelopes: CapacityEnvelope[] = [];
-  const weights: Record<string, number> = {};
-  spec.areas.forEach((a, ai) => {
-    const g = `g${ai}`;
-    nodes.push(area(g, a.limit));
-    if (a.profile) envelopes.push(envelope(g, a.profile.slice(0, spec.count)));
-    a.cpos.forEach((c, ci) => {
-      const cpo = `${g}.c${ci}`;
-      nodes.push(node(cpo, 'cpo', g, c.limit));
-      weights[cpo] = c.weight ?? 1;
-      c.sites.forEach((s, si) => {
-        const site = `${cpo}.s${si}`;
-        nodes.push(node(site, 'site', cpo, s.limit));
-        s.evses.forEach((e, ei) => {
-          const id = `${site}.e${ei}`;
-          nodes.push(evse(id, site, e.max));
-          if (!e.session) return;
-          const arrivalMs = at(e.session.from, e.session.offsetMin);
-          demands.push({
-            sessionId: `${id}:s`, evseId: id, arrivalMs, departureMs: arrivalMs + e.session.length * 15 * 60_000, energyKwh: e.session.energyKwh,
-            ...(e.session.maxPowerKw === undefined ? {} : { maxPowerKw: e.session.maxPowerKw }),
-          });
-        });
-      });
-    });
-  });
-  return {
-    horizon: horizon(spec.count), nodes, envelopes, demands,
-    sharing: spec.weighted ? { policy: 'proportional', weights } : { policy: 'proportional' },
-    ...(spec.prices ? { pricePerKwh: spec.prices.slice(0, spec.count).map((x) => x / 100) } : {}),
-  };
-}
-
 /**
  * The policy on its own definition, computed from the input only: in each interval, the CPOs "taking
  * part" are those with an EV present that can charge (energy wanted, every limit on its path > 0); each
@@ -148,7 +89,7 @@ function assertProportional(inp: AllocationInput, alloc: Allocation): void {
   };
   const kw = new Map(alloc.evses.map((e) => [e.evseId, e.kw]));
   const unmet = new Map(alloc.unmet.map((u) => [u.sessionId, u.kwh]));
-  const weights = inp.sharing!.weights;
+  const weights = (inp.sharing as { weights?: Record<string, number> }).weights;
   for (let t = 0; t < T; t++) {
     const start = at(t);
     const load = new Map<string, number>();
@@ -191,7 +132,7 @@ describe('sharing policy on random instances', () => {
   it('proportional: a CPO below its share could not have used more; the LP equals the monolithic one; verifies', async () => {
     await fc.assert(
       fc.asyncProperty(sharedInstance, async (spec) => {
-        const inp = toSharedInput(spec);
+        const inp = toSharedInput(spec, 'proportional');
         const alloc = await allocate(inp);
         assert.ok(alloc.status === 'optimal' || alloc.status === 'empty', `status ${alloc.status}: ${alloc.reason}`);
         assert.deepEqual(verifyAllocation(inp, alloc).violations, []);
@@ -206,11 +147,10 @@ describe('sharing policy on random instances', () => {
   it('delivers at least as much energy as without the policy (energy comes first)', async () => {
     await fc.assert(
       fc.asyncProperty(sharedInstance, async (spec) => {
-        const inp = toSharedInput(spec);
-        const delivered = (a: Allocation): number => inp.demands.reduce((s, d) => s + d.energyKwh, 0) - a.unmet.reduce((s, u) => s + u.kwh, 0);
+        const inp = toSharedInput(spec, 'proportional');
         const { sharing: _, ...plain } = inp;
-        const shared = delivered(await allocate(inp));
-        const free = delivered(await allocate(plain));
+        const shared = delivered(inp, await allocate(inp));
+        const free = delivered(inp, await allocate(plain));
         assert.ok(shared >= free - 0.01, `with sharing ${shared} kWh, without ${free} kWh`);
       }),
       { numRuns: RUNS },

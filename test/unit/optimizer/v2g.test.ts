@@ -18,7 +18,7 @@ function fixture(): AllocationInput {
   return inp;
 }
 
-describe('V2G demands (SoC ceiling; discharge not planned yet) and the export side of verifyAllocation', () => {
+describe('V2G demands (SoC ceiling) and the export side of verifyAllocation', () => {
   let good: Allocation;
   before(async () => {
     good = await allocate(fixture());
