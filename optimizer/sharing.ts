@@ -219,7 +219,9 @@ export function intervalPenalty(kind: SharingKind, weights: number[], classes: n
       total += kwh[i]!;
     }
     let short = 0;
-    for (let i = 0; i < n; i++) short += Math.max(0, (weights[i]! / sumW) * total - kwh[i]!);
+    // A CPO of weight 0 is entitled to nothing (no row in the LP): its net energy below 0 (a discharge) is
+    // no shortfall.
+    for (let i = 0; i < n; i++) if (weights[i]! > 0) short += Math.max(0, (weights[i]! / sumW) * total - kwh[i]!);
     return SHARING_WEIGHT * short;
   }
   if (kind === 'maxmin') {
@@ -234,11 +236,44 @@ export function intervalPenalty(kind: SharingKind, weights: number[], classes: n
   return z;
 }
 
+/** Most the cycling guard weighs per kWh (0.1 × the required-export penalty, which it must stay far below). */
+export const CYCLING_GUARD_CAP = 10_000;
+
+/**
+ * The cycling guard of an area with a sharing term (per kWh discharged, 0 elsewhere): 2 × the most the
+ * sharing term can change per kWh of one CPO's net energy in one of its intervals, i.e. 2 × max_t of
+ * SHARING_WEIGHT ('proportional': ∂/∂P_c of Σ_d max(0, s_d·X − P_d) lies in [−1, 1]), SHARING_WEIGHT · Σ v
+ * ('maxmin': ∂/∂P_c of the pair sum is Σ_{j≠c} ±v_j) or CLASS_STEP · (classes taking part − 1) ('classes').
+ * Why: net counting alone still let the LP cycle across intervals (charge a V2G EV where its CPO is below
+ * its share, discharge it where the CPO is above, lowering X there): one kWh cycled changes the term by at
+ * most that maximum at each end, so a discharge that costs the guard on top of the wear never pays for
+ * fairness. Taking the last charge before a discharge (or the first after it) out with it keeps the SoC
+ * and the net energy feasible, so at the optimum nothing is discharged in a sharing area beyond what
+ * required exports ask (100 000/kWh, far above the guard): no price arbitrage there either (≤ 11/kWh).
+ * Capped at CYCLING_GUARD_CAP (reached only by 'maxmin' with Σ weights / the smallest weight above 16).
+ */
+export function cyclingGuard(p: Problem, area: AreaRange): number {
+  const sh = p.sharing;
+  if (!sh || !areaShares(p, area)) return 0;
+  let most = 0;
+  for (let t = 0; t < p.count; t++) {
+    const part = participants(p, area, t);
+    if (part.size === 0) continue;
+    const cpos = [...part.keys()];
+    let d: number;
+    if (sh.kind === 'proportional') d = SHARING_WEIGHT;
+    else if (sh.kind === 'maxmin') d = SHARING_WEIGHT * maxminWeights(cpos.map((c) => sh.weight[c]!)).reduce((a, b) => a + b, 0);
+    else d = CLASS_STEP * (new Set(cpos.map((c) => sh.cls[c]!)).size - 1);
+    if (d > most) most = d;
+  }
+  return Math.min(CYCLING_GUARD_CAP, 2 * most);
+}
+
 /**
  * The sharing term of the objective on `values[e * count + t]` (kW, net: negative = discharge), exactly
  * what lp/sharing-rows.ts makes the LP minimise (report.ts `planObjective` and the monolithic comparison
- * rely on it). Energy is in kWh per interval (kW · Δt · covered share): a partly covered interval delivers
- * less per kW. With V2G it is net energy p − q: charging an EV only to discharge it again (cycling) adds
+ * rely on it), plus the cycling guard on discharge (`cyclingGuard`). Energy is in kWh per interval (kW · Δt ·
+ * covered share): a partly covered interval delivers less per kW. With V2G it is net energy p − q: charging an EV only to discharge it again (cycling) adds
  * nothing to its CPO's energy in an interval, so it cannot buy fairness (counting gross p, the LP did
  * exactly that: an EV that wanted nothing charged in one interval and discharged in the next to fill its
  * CPO's share, test/unit/optimizer/sharing-v2g.test.ts).
@@ -250,6 +285,12 @@ export function sharingPenalty(p: Problem, values: Float64Array): number {
   let z = 0;
   for (const area of p.tree.roots) {
     if (!areaShares(p, area)) continue;
+    const guard = cyclingGuard(p, area);
+    for (let e = area.evLo; e < area.evHi && guard > 0; e++) {
+      const s = p.session[e];
+      if (!s?.v2g) continue;
+      for (let t = s.t0; t < s.t1; t++) if (values[e * T + t]! < 0) z -= guard * values[e * T + t]! * p.dtH * s.frac[t]!;
+    }
     for (let t = 0; t < T; t++) {
       const part = participants(p, area, t);
       if (part.size === 0) continue;

@@ -11,9 +11,13 @@ import { requiredNodes } from '../v2g.ts';
  * SoC (from that interval to its departure) first. Each session:
  * 1. exports up to its discharge bound, the export headroom on its path and what keeps its SoC at or
  *    above the min SoC for the rest of its stay;
+ * 0. (once) its charging under its min power is set to 0: the min-power drop after the solve would remove
+ *    it, and a discharge planned on the SoC it gave would then be cut by the SoC-safe rounding;
  * 2. when its SoC is what stops it, first charges more in the intervals before (latest first, within its
- *    max power, the import headroom on its path and its capacity until then), as much as it then exports;
- *    where a limit on its path is full, sessions that never discharge give way (`steal`);
+ *    max power, the import headroom on its path and its capacity until then), as much as it then exports,
+ *    in steps of at least its min power; where a limit on its path is full, sessions that never discharge
+ *    give way (`steal`); a step at the min power that puts in more than the export takes out is balanced
+ *    by lowering its later charging where its net energy would exceed its need (`trimLater`);
  * 3. charges back what it exported, net of step 2, in the intervals after (earliest first, same bounds),
  *    so its need is met again where headroom allows.
  * Every step keeps every bound and limit (headroom is tracked as it is used), the SoC within [min SoC,
@@ -31,6 +35,14 @@ export function requiredExportPass(p: Problem, area: AreaRange, cols: AreaColumn
   /** Discharge column of (EVSE e, interval t) at `disAt[(e − evLo) * T + t]`, or -1. */
   const disAt = new Int32Array((area.evHi - area.evLo) * T).fill(-1);
   for (let c = 0; c < nD; c++) disAt[(cols.disEvse[c]! - area.evLo) * T + cols.disT[c]!] = c;
+  // Charging the plan has under a V2G session's min power is dropped after the solve anyway (the charger
+  // cannot run there); the SoC floors below must not count on it, or the drop undoes the discharge planned
+  // on top of it (settleV2g cuts it at the floor).
+  for (let e = area.evLo; e < area.evHi; e++) {
+    const s = p.session[e];
+    if (!s?.v2g || !(s.minKw > 0)) continue;
+    for (let u = s.t0; u < s.t1; u++) if (plan[e * T + u]! > 0 && plan[e * T + u]! < s.minKw) plan[e * T + u] = 0;
+  }
   /** Gross discharge so far under each node `[node * T + t]`, for the export headroom. */
   const out = new Float64Array(tree.nodes.length * T);
   const imp = importTracker(p, area, plan);
@@ -112,14 +124,18 @@ export function requiredExportPass(p: Problem, area: AreaRange, cols: AreaColumn
   };
 
   /**
-   * Lowers the session's charging after interval t by `kwh` (latest first, each setpoint to 0 or at least
-   * its min power), keeping its SoC within [min SoC, capacity] over the whole stay; returns false, with
-   * nothing changed, when that is not possible. Only lowers charging: every import limit still holds.
+   * After a pre-charge of `kwh` more than the export at t takes out: keeps the session's net energy at or
+   * under its need by lowering its charging after t by what it would exceed the need (latest first, each
+   * setpoint to 0 or at least its min power; nothing when the need has room for the extra kWh), keeping
+   * its SoC within [min SoC, capacity] over the whole stay. Returns false, with nothing changed, when that
+   * is not possible. Only lowers charging: every import limit still holds.
    */
   const trimLater = (e: number, t: number, kwh: number): boolean => {
     const s = p.session[e]!;
     const cut: [number, number][] = [];
-    let left = kwh;
+    let net = 0;
+    for (let u = s.t0; u < s.t1; u++) net += plan[e * T + u]! * dtH * s.frac[u]!;
+    let left = Math.min(kwh, Math.max(0, net - s.energyKwh));
     for (let u = s.t1 - 1; u > t && left > 1e-9; u--) {
       const k = e * T + u;
       const au = dtH * s.frac[u]!;

@@ -2,7 +2,7 @@ import type { Problem } from '../prepare.ts';
 import { areaShares } from '../sharing.ts';
 import type { AreaRange } from '../topology.ts';
 import { areaColumns, type AreaColumns } from './columns.ts';
-import { appendSharing } from './sharing-rows.ts';
+import { appendSharing, SHARING_PREFIX } from './sharing-rows.ts';
 import type { GlpkConstants, GlpkLp, GlpkTerm } from './solve.ts';
 import { appendV2gRows, type V2gAcc } from './v2g-rows.ts';
 
@@ -122,9 +122,9 @@ function appendArea(p: Problem, area: AreaRange, k: GlpkConstants, colOf: Int32A
     acc.rows.push({ name: `e${e}`, vars: terms, bnds: { type: k.GLP_FX, lb: s.energyKwh, ub: s.energyKwh } });
     acc.sessions.push(e);
   });
-  if (cols.colEvse.length === 0) return;
-
-  for (let q = area.lo; q < area.hi; q++) {
+  // (No charge columns, e.g. import capped at 0 by a required export: no node rows, but the sharing term
+  // still applies to the discharge columns below.)
+  for (let q = area.lo; q < area.hi && cols.colEvse.length > 0; q++) {
     const n = tree.preorder[q]!;
     const parent = tree.parent[n]!;
     const lo = tree.evLo[n]!;
@@ -165,7 +165,17 @@ function appendArea(p: Problem, area: AreaRange, k: GlpkConstants, colOf: Int32A
 export function energyFirstLp(built: AreaLp, k: GlpkConstants): GlpkLp | null {
   if (built.sharedEnergy.length === 0) return null;
   const vars = built.sharedEnergy.map((t) => ({ name: t.name, coef: -t.coef }));
-  return { ...built.lp, name: `${built.lp.name}_energy`, objective: { direction: k.GLP_MIN, name: 'kwh', vars } };
+  // The sharing rows only define their auxiliary variables (shortfalls, CPO energies, gaps), each free to
+  // follow p and q: they constrain no kWh, so stage 1 leaves them and those variables out (maxmin at 100
+  // sites: about half the rows; `npm run bench -- sharing`).
+  const shared = (name: string): boolean => name.startsWith(SHARING_PREFIX);
+  return {
+    name: `${built.lp.name}_energy`,
+    objective: { direction: k.GLP_MIN, name: 'kwh', vars },
+    subjectTo: built.lp.subjectTo.filter((r) => !shared(r.name)),
+    bounds: built.lp.bounds.filter((b) => !shared(b.name)),
+    ...(built.lp.binaries ? { binaries: built.lp.binaries } : {}),
+  };
 }
 
 /** Adds "kWh of the sharing areas ≥ kwh" (less a relative 1e-7 for the simplex's tolerances) to `built.lp`. */

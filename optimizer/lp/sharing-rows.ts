@@ -1,7 +1,13 @@
 import type { Problem } from '../prepare.ts';
-import { CLASS_STEP, classRanks, maxminWeights, participants, SHARING_WEIGHT } from '../sharing.ts';
+import { CLASS_STEP, classRanks, cyclingGuard, maxminWeights, participants, SHARING_WEIGHT } from '../sharing.ts';
 import type { AreaRange } from '../topology.ts';
 import type { GlpkConstants, GlpkLp, GlpkTerm } from './solve.ts';
+
+/**
+ * Every row and auxiliary variable this module adds is named with this prefix (and nothing else in an area's
+ * LP is: slacks are `s<digits>`, SoC `soc…`), so build.ts `energyFirstLp` can leave them out of stage 1.
+ */
+export const SHARING_PREFIX = 'sh';
 
 /** The parts of an LP under construction that the sharing term adds to (build.ts's accumulator fits). */
 export interface SharingAcc {
@@ -27,6 +33,8 @@ export interface SharingAcc {
  *   SHARING_WEIGHT per unit (v = w / the smallest positive weight taking part, `maxminWeights`).
  * - 'classes': u_c,t ≥ P_c,t, u ≥ 0 (the positive part of P) at CLASS_STEP · (rank of c's class among
  *   those taking part) per kWh: a discharge earns no credit.
+ * Plus the cycling guard per kWh on every discharge column of the area (`cyclingGuard`): net counting
+ * alone still let a cycle across intervals lower the term.
  */
 export function appendSharing(p: Problem, area: AreaRange, k: GlpkConstants, colOf: Int32Array, acc: SharingAcc): void {
   const sh = p.sharing;
@@ -34,9 +42,23 @@ export function appendSharing(p: Problem, area: AreaRange, k: GlpkConstants, col
   const T = p.count;
   // This area's discharge columns by (EVSE, interval).
   const disOf = new Map<number, string>();
+  /** The same, name → a (kWh per kW), for the cycling guard. */
+  const disA = new Map<string, number>();
   for (let c = 0; c < acc.disEvse.length; c++) {
     const e = acc.disEvse[c]!;
-    if (e >= area.evLo && e < area.evHi) disOf.set(e * T + acc.disT[c]!, acc.disName[c]!);
+    const t = acc.disT[c]!;
+    if (e < area.evLo || e >= area.evHi) continue;
+    disOf.set(e * T + t, acc.disName[c]!);
+    disA.set(acc.disName[c]!, p.dtH * p.session[e]!.frac[t]!);
+  }
+  // The cycling guard on every discharge column (sharing.ts `cyclingGuard`), added to the coefficient
+  // lp/v2g-rows.ts gave it (a second objective entry for the same column would replace, not add).
+  const guard = disA.size > 0 ? cyclingGuard(p, area) : 0;
+  if (guard > 0) {
+    for (const term of acc.objective) {
+      const a = disA.get(term.name);
+      if (a !== undefined) term.coef += guard * a;
+    }
   }
   /** a · (p − q) of each of the CPO's EVSEs that has a column in t, times `scale`. */
   const energyTerms = (evs: number[], t: number, scale: number, out: GlpkTerm[]): void => {

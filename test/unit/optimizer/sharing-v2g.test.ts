@@ -25,7 +25,35 @@ function cycleBait(sharing: SharingPolicy): AllocationInput {
 
 const policies: SharingPolicy[] = [{ policy: 'proportional' }, { policy: 'maxmin' }, { policy: 'priority', classes: { A: 0, B: 1 } }, { policy: 'fcfs', order: ['B', 'A'] }];
 
-describe('sharing with V2G: the term counts net energy (p − q)', () => {
+/**
+ * Whether the sharing term applies in some interval of area `g` (docs/optimizer.md, "Terms"), from the input
+ * alone: two CPOs each with an EV present then that can charge (energy wanted, every import limit on its
+ * path > 0; no min powers in these instances) or discharge (V2G; no export limits here).
+ */
+function sharedSomewhere(inp: AllocationInput, a: { limit: number; profile?: (number | null)[] | undefined }, g: string): boolean {
+  const byId = new Map(inp.nodes.map((n) => [n.id, n]));
+  for (let t = 0; t < inp.horizon.count; t++) {
+    const from = inp.horizon.startMs + t * 15 * 60_000;
+    const cpos = new Set<string>();
+    for (const d of inp.demands) {
+      if (!d.evseId.startsWith(`${g}.`) || !(d.arrivalMs < from + 15 * 60_000 && d.departureMs > from)) continue;
+      let open = a.limit > 0 && (a.profile?.[t] ?? 1) !== 0;
+      for (let n = byId.get(d.evseId); n && n.parentId; n = byId.get(n.parentId)) open &&= (n.importLimitKw ?? 1) > 0 && (n.maxPowerKw ?? 1) > 0;
+      if (d.v2g || (d.energyKwh > 0 && open)) cpos.add(d.evseId.split('.').slice(0, 2).join('.'));
+    }
+    if (cpos.size < 2) continue;
+    // The term is not 0: weights summing to more than 0, or at least two classes (fcfs: places in the order).
+    const sh = inp.sharing as { policy: string; weights?: Record<string, number>; classes?: Record<string, number>; order?: string[] };
+    const ids = [...cpos];
+    if (sh.policy === 'priority' && new Set(ids.map((c) => sh.classes?.[c])).size < 2) continue;
+    if (sh.policy === 'fcfs' && new Set(ids.map((c) => sh.order?.indexOf(c))).size < 2) continue;
+    if ((sh.policy === 'proportional' || sh.policy === 'maxmin') && !(ids.reduce((sum, c) => sum + (sh.weights?.[c] ?? 1), 0) > 0)) continue;
+    return true;
+  }
+  return false;
+}
+
+describe('sharing with V2G: the term counts net energy (p − q), discharge pays the cycling guard', () => {
   it('fairness cannot be bought by cycling a V2G EV: the LP value equals the plan\'s', async () => {
     for (const sharing of policies) {
       const inp = cycleBait(sharing);
@@ -38,6 +66,32 @@ describe('sharing with V2G: the term counts net energy (p − q)', () => {
       // Gross counting lets the LP cycle B (p = q) to fill its share at only the wear cost: its optimum
       // then lies far below the value of the plan actually sent (the netted setpoints).
       assert.ok(mono && Math.abs(a.solver!.planObjective - mono.objective) <= 1e-6 * Math.max(1, Math.abs(mono.objective)), `${sharing.policy}: ${a.solver!.planObjective} vs ${mono?.objective}`);
+    }
+  });
+
+  it('nor across intervals: a discharge where the CPO is above its share does not pay for a charge where it is below', async () => {
+    // Interval 0: A's EV takes 11 kW, B has only its V2G EV (wanting nothing net): B is below its share.
+    // Interval 1: A is held to 5 kW by its CPO limit, B's plain EV takes 17 kW: B is above its share.
+    // Net counting alone would let the LP charge B's V2G EV in 0 and discharge it in 1: B's shortfall in 0
+    // and, with the total X lower in 1, A's entitlement there fall by 11 kW each, for the wear cost only.
+    const v2g = { maxDischargeKw: 11, minSocKwh: 10, socKwh: 30, capacityKwh: 60 };
+    for (const sharing of [{ policy: 'proportional' }, { policy: 'maxmin' }] as SharingPolicy[]) {
+      const inp: AllocationInput = {
+        ...input(2, [
+          area('g', 22),
+          node('A', 'cpo', 'g'), evse('a', 'A', 11),
+          node('B', 'cpo', 'g'), evse('b', 'B', 22), evse('v', 'B', 11),
+        ], [demand('SA', 'a', 0, 2, 100), demand('SB', 'b', 1, 2, 100), demand('SV', 'v', 0, 2, 0, { v2g })], [
+          { nodeId: 'A', importKw: [null, 5], exportKw: [null, null] },
+        ]),
+        sharing,
+      };
+      const a = await allocate(inp);
+      assert.equal(a.status, 'optimal', a.reason);
+      assert.deepEqual(verifyAllocation(inp, a).violations, []);
+      assert.deepEqual(kwOf(a, 'v'), [0, 0], sharing.policy);
+      const mono = await monolithicOptimum(inp, 10);
+      assert.ok(mono && Math.abs(a.solver!.planObjective - mono.objective) <= 1e-6 * Math.max(1, Math.abs(mono.objective)));
     }
   });
 
@@ -93,6 +147,14 @@ describe('sharing with V2G: the term counts net energy (p − q)', () => {
         assert.ok(mono, 'monolithic LP solved');
         const tol = 1e-3 * Math.max(1, Math.abs(mono.objective));
         assert.ok(Math.abs(alloc.solver!.planObjective - mono.objective) <= tol, `${x.policy}: ${alloc.solver!.planObjective} vs ${mono.objective}`);
+        // Where the sharing term applies (≥ 2 CPOs with sessions) nothing is discharged but for a required
+        // export: neither cycling for fairness nor price arbitrage (sharing.ts `cyclingGuard`).
+        for (const [ai, a] of spec.areas.entries()) {
+          const g = `g${ai}`;
+          if (x.required && x.required.at < T && ai === 0) continue;
+          if (!sharedSomewhere(inp, a, g)) continue;
+          for (const e of alloc.evses) if (e.evseId.startsWith(`${g}.`)) assert.ok(e.kw.every((k) => k >= 0), `${x.policy}: ${e.evseId} discharges ${e.kw.join(', ')}`);
+        }
       }),
       { numRuns: Math.ceil(RUNS / 2) },
     );
