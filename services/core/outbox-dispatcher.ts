@@ -23,7 +23,7 @@ export interface Dispatcher {
 
 const MAX_BACKOFF_MS = 5 * 60_000;
 /** Messages in flight at once, over all targets (each target has at most one). */
-const WINDOW = 1000;
+const DEFAULT_WINDOW = 1000;
 
 /**
  * Delivers the persisted outbox. Messages to one target go out in id order, one at a time (a station
@@ -31,8 +31,26 @@ const WINDOW = 1000;
  * A crash leaves rows in_flight; they are claimed again once stale, so every message is delivered at
  * least once and peers see stable ids for idempotency.
  */
-export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; config: Config }): Dispatcher {
+export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; config: Config; window?: number }): Dispatcher {
   const { db, log, metrics, config } = deps;
+  const WINDOW = deps.window ?? DEFAULT_WINDOW;
+  /** A row in flight for longer than this is claimed again (a crashed instance's rows). */
+  const staleMs = config.OCPP_CALL_TIMEOUT_MS * 2 + 10_000;
+  /**
+   * Watchdog over one delivery (the channel's answer and storing it). Every channel bounds its own
+   * wait (OCPP call timeout, fetch and MQTT time-outs), but an OCPP CALL's timeout only starts once
+   * it leaves ocpp-rpc's per-station queue (callConcurrency 1), and a database that stops answering
+   * would hold the outcome write: without this, one such delivery held its window slot, and a pass
+   * that waits for its chains, forever. Shorter than staleMs, so the slot is free before the row
+   * could be claimed again.
+   */
+  const deliveryDeadlineMs = staleMs - 10_000;
+  /**
+   * Targets whose delivery overran the watchdog, until their rows go stale: the row stays in_flight
+   * (its outcome is unknown; it is claimed again once stale, at least once), and nothing later for
+   * the target is claimed meanwhile, so it cannot overtake the unanswered one.
+   */
+  const stuckUntil = new Map<string, number>();
   const handlers = new Map<OutboxChannel, ChannelHandler>();
   const localTargets = new Map<OutboxChannel, () => string[]>();
   let timer: NodeJS.Timeout | undefined;
@@ -87,9 +105,36 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
     }
   }
 
+  /**
+   * deliver() under the watchdog: resolves true when the delivery finished (outcome stored, or its
+   * write failed), false when it overran deliveryDeadlineMs (it may still finish later; nothing waits).
+   */
+  async function deliverWithin(row: OutboxRow): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const overran = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), deliveryDeadlineMs)));
+    const done = deliver(row).then(
+      () => true as const,
+      (err: unknown) => {
+        log.error({ err, outboxId: row.id }, 'outbox bookkeeping failed');
+        return true as const;
+      },
+    );
+    try {
+      return await Promise.race([done, overran]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Targets this pass must not claim for: their chain runs here, or their last delivery overran. */
+  function busyTargets(chains: Map<string, unknown>): string[] {
+    const now = Date.now();
+    for (const [t, until] of stuckUntil) if (until <= now) stuckUntil.delete(t);
+    return [...new Set([...chains.keys(), ...stuckUntil.keys()])];
+  }
+
   /** Claims up to `limit` due messages, none for a target in `busy` (its chain still runs here). */
   async function claim(limit: number, busy: string[]): Promise<OutboxRow[]> {
-    const staleMs = config.OCPP_CALL_TIMEOUT_MS * 2 + 10_000;
     const exclude = busy.length > 0 ? { excludeTargets: busy } : {};
     const rows = await claimDue(db, { limit, staleMs, ...exclude, ...(localTargets.size ? { excludeChannels: [...localTargets.keys()] } : {}) });
     for (const [channel, targets] of localTargets) {
@@ -105,8 +150,9 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
    * Delivers until nothing is due: a sliding window of at most WINDOW messages in flight. A target's
    * messages run as one chain, in id order, each one's outcome stored before the next is sent; while a
    * chain runs, nothing more is claimed for its target, so a later claim cannot overtake it. The window
-   * is refilled when half of it is free (or at once after a kick), so one slow station (up to
-   * OCPP_CALL_TIMEOUT_MS per CALL) no longer holds up the claims for every other target.
+   * is refilled when half of it is free, at once after a kick, and at every poll tick (rows that came
+   * due without a kick), so one slow station (up to OCPP_CALL_TIMEOUT_MS per CALL, and at most
+   * deliveryDeadlineMs per message) does not hold up the claims for every other target.
    */
   async function drain(): Promise<number> {
     const chains = new Map<string, Promise<void>>();
@@ -117,7 +163,15 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
     try {
       for (;;) {
         again = false;
-        const rows = halted ? [] : await claim(WINDOW - inFlight, [...chains.keys()]);
+        let rows: OutboxRow[] = [];
+        try {
+          if (!halted && inFlight < WINDOW) rows = await claim(WINDOW - inFlight, busyTargets(chains));
+        } catch (err) {
+          // A transient database error: the chains in flight go on, and the next poll tick (or a
+          // finished chain) claims again. Throwing here made the pass wait for every chain, however
+          // slow, before anything else could be claimed.
+          log.error({ err }, 'outbox claim failed; trying again at the next poll');
+        }
         total += rows.length;
         const byTarget = new Map<string, OutboxRow[]>();
         for (const r of rows) {
@@ -128,13 +182,19 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
         for (const [target, list] of byTarget) {
           inFlight += list.length;
           const chain = (async () => {
-            for (const r of list) {
-              try {
-                await deliver(r);
-              } catch (err) {
-                log.error({ err, outboxId: r.id }, 'outbox bookkeeping failed');
+            for (let i = 0; i < list.length; i++) {
+              const r = list[i]!;
+              if (await deliverWithin(r)) {
+                inFlight--;
+                continue;
               }
-              inFlight--;
+              // Overran: this row and the target's later ones claimed with it stay in_flight and are
+              // claimed again, in id order, once stale; their window slots are free now.
+              inFlight -= list.length - i;
+              stuckUntil.set(target, Date.now() + staleMs);
+              metrics.outboxDeliveries.inc({ channel: r.channel, outcome: 'overran' }, list.length - i);
+              log.error({ outboxId: r.id, channel: r.channel, target, action: r.action, deadlineMs: deliveryDeadlineMs, left: list.length - i }, 'outbox delivery overran its deadline; claimed again once stale');
+              return;
             }
           })().finally(() => {
             chains.delete(target);
@@ -144,7 +204,7 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
         }
         if (chains.size === 0 && rows.length === 0 && !again) break;
         // Claim again when half the window is free; when nothing else was due, once every chain is done
-        // (a finished chain may free later messages of its target). A kick claims at once.
+        // (a finished chain may free later messages of its target). A kick or a poll tick claims at once.
         const ready = () => again || chains.size === 0 || (rows.length > 0 && inFlight <= WINDOW / 2);
         while (!ready()) await new Promise<void>((r) => (wake = r));
       }
@@ -163,20 +223,32 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
       wakeDrain?.();
       return running;
     }
-    running = drain().finally(() => {
+    running = (async () => {
+      let total = 0;
+      // A kick that came after drain()'s last claim (while it waited for its chains or read the
+      // backlog) found no claim loop to wake: it is served here instead of being lost.
+      do total += await drain();
+      while (again && !halted);
+      return total;
+    })().finally(() => {
       running = undefined;
     });
     return running;
   }
 
+  /**
+   * The poll timer ticks every OUTBOX_POLL_MS whatever a pass does: a tick during a pass wakes its
+   * claim loop (rows that became due meanwhile, e.g. enqueued without a kick or after a retry's
+   * backoff), a tick between passes starts one. It is re-armed before the pass runs, not after it
+   * settles, so neither a pass that fails nor one that waits long for a slow target stops the polling.
+   */
   function schedule(delayMs: number): void {
     if (stopped) return;
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = undefined;
-      runOnce()
-        .catch((err: unknown) => log.error({ err }, 'outbox pass failed'))
-        .finally(() => schedule(config.OUTBOX_POLL_MS));
+      schedule(config.OUTBOX_POLL_MS);
+      runOnce().catch((err: unknown) => log.error({ err }, 'outbox pass failed'));
     }, delayMs);
   }
 

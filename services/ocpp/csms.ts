@@ -19,7 +19,6 @@ import { RPCServer } from 'ocpp-rpc';
 import type * as ServerClientModule from 'ocpp-rpc/lib/server-client.js';
 import { normalizeOutboundFrame } from '../../grid-adapters/ocpp/error-codes.ts';
 import { foreignProfiles, gridflexProfileIds, type InstalledProfile } from '../../grid-adapters/ocpp/installed-profiles.ts';
-import { ocpp21Validator } from '../../grid-adapters/ocpp/schemas-21.ts';
 import { isV2, type OcppVersion } from '../../grid-adapters/ocpp/profiles.ts';
 import type { Config } from '../config.ts';
 import type { ChannelHandler } from '../core/delivery.ts';
@@ -34,7 +33,7 @@ import { handlers201 } from './handlers-201.ts';
 import { limitHandlers2x } from './limits-201.ts';
 import { notifications16, notifications201 } from './notifications.ts';
 import { priorityHandlers21 } from './priority-charging-21.ts';
-import { createOcppChannel, SUBPROTOCOL } from './ocpp-channel.ts';
+import { createOcppChannel, strictValidators, SUBPROTOCOL } from './ocpp-channel.ts';
 import { transportOf } from './ocpp-tls.ts';
 import { clearChargingProfiles, createProfileReports, stationEvseIds, type ClearResult, type GetProfilesOptions, type InstalledProfiles } from './profile-admin.ts';
 import { stationSecurityProfile } from './smart-store.ts';
@@ -133,7 +132,8 @@ export function createCsms(deps: CsmsDeps): Csms {
     // Preference order: the first of ours the station also offers wins.
     protocols: [SUBPROTOCOL['2.1'], SUBPROTOCOL['2.0.1'], SUBPROTOCOL['1.6']],
     strictMode: true,
-    strictModeValidators: [ocpp21Validator()],
+    // 1.6 / 2.0.1 / 2.1 schemas; an outbox payload the channel has just checked is not checked twice.
+    strictModeValidators: strictValidators(),
     callTimeoutMs: config.OCPP_CALL_TIMEOUT_MS,
     // OCPP-J §4.1.1: one outstanding CALL per connection.
     callConcurrency: 1,

@@ -9,6 +9,12 @@
  * - CALLERROR InternalError → retry (the station may recover); any other CALLERROR → rejected;
  * - no answer within OCPP_CALL_TIMEOUT_MS, or the connection dropped → retry.
  * CALLs to one station go out one at a time (OCPP-J §4.1.1 synchronicity; ocpp-rpc callConcurrency 1).
+ * The wait for an answer is bounded by OCPP_CALL_TIMEOUT_MS from when the CALL leaves ocpp-rpc's
+ * per-station queue; the outbox dispatcher's watchdog (2 × OCPP_CALL_TIMEOUT_MS) bounds the queueing too.
+ *
+ * Each payload is validated once: here (checkOutbound), because that error names what is wrong with
+ * our message, while strict mode's would be recorded like a CALLERROR from the station. The strict-mode
+ * validators of the CSMS (strictValidators below) skip exactly the payload objects checked here.
  */
 import { createRequire } from 'node:module';
 import type { Validator } from 'ocpp-rpc/lib/validator.js';
@@ -28,14 +34,20 @@ export interface CallTarget {
 
 // The validators strict mode itself uses (the same compiled schemas; loaded through require because
 // the module is CommonJS with an array as its export, which its .d.ts does not describe).
-const standardValidators = createRequire(import.meta.url)('ocpp-rpc/lib/standard-validators.js') as readonly Validator[];
+const require = createRequire(import.meta.url);
+const standardValidators = require('ocpp-rpc/lib/standard-validators.js') as readonly Validator[];
+const { Validator: ValidatorClass } = require('ocpp-rpc/lib/validator.js') as { Validator: typeof Validator };
 
 export const SUBPROTOCOL: Record<OcppVersion, string> = { '1.6': 'ocpp1.6', '2.0.1': 'ocpp2.0.1', '2.1': 'ocpp2.1' };
 
+function validatorFor(version: OcppVersion): Validator | undefined {
+  // 2.1: ocpp-rpc's bundled 2.1 validator cannot find its schemas (grid-adapters/ocpp/schemas-21.ts).
+  return version === '2.1' ? ocpp21Validator() : standardValidators.find((v) => v.subprotocol === SUBPROTOCOL[version]);
+}
+
 /** Validates a request payload against the official schema of a version, as strict mode will. */
 export function checkOutbound(version: OcppVersion, action: string, payload: unknown): string | undefined {
-  // 2.1: ocpp-rpc's bundled 2.1 validator cannot find its schemas (grid-adapters/ocpp/schemas-21.ts).
-  const validator = version === '2.1' ? ocpp21Validator() : standardValidators.find((v) => v.subprotocol === SUBPROTOCOL[version]);
+  const validator = validatorFor(version);
   if (!validator) return `no schema for ${SUBPROTOCOL[version]}`;
   try {
     validator.validate(`urn:${action}.req`, payload);
@@ -43,6 +55,35 @@ export function checkOutbound(version: OcppVersion, action: string, payload: unk
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }
+}
+
+/**
+ * Payload objects checkOutbound found valid just before the channel hands them to ocpp-rpc, with the
+ * schema they passed ("<subprotocol> urn:<action>.req"). Keyed by the object itself: strict mode
+ * receives the very same object, so nothing else (another payload, the same one re-sent later by the
+ * closed-loop check, an inbound CALL) is ever skipped. One use each.
+ */
+const checkedPayloads = new WeakMap<object, string>();
+
+/**
+ * The CSMS's strict-mode validators (1.6, 2.0.1, 2.1): the same schemas, except that an outbound
+ * request this channel has just validated is not validated a second time (at 10 000 stations that
+ * was the same 10 000 profiles checked twice). Everything else, in both directions, is validated.
+ */
+export function strictValidators(): Validator[] {
+  return (Object.keys(SUBPROTOCOL) as OcppVersion[]).map((version) => {
+    const inner = validatorFor(version);
+    if (!inner) throw new Error(`no schema for ${SUBPROTOCOL[version]}`);
+    return new (class extends ValidatorClass {
+      override validate(schemaId: string, params: unknown): boolean | Promise<unknown> {
+        if (typeof params === 'object' && params !== null && checkedPayloads.get(params) === `${this.subprotocol} ${schemaId}`) {
+          checkedPayloads.delete(params);
+          return true;
+        }
+        return inner.validate(schemaId, params);
+      }
+    })(inner.subprotocol, inner._ajv);
+  });
 }
 
 export interface OcppChannelDeps {
@@ -70,6 +111,7 @@ export function createOcppChannel(deps: OcppChannelDeps): ChannelHandler {
       count('invalid');
       return { outcome: 'rejected', error: `payload is not a valid OCPP ${target.version} ${msg.action} request: ${invalid}` };
     }
+    if (typeof msg.payload === 'object' && msg.payload !== null) checkedPayloads.set(msg.payload, `${SUBPROTOCOL[target.version]} urn:${msg.action}.req`);
     let result: DeliveryResult;
     try {
       const response = await target.call(msg.action, msg.payload, { callTimeoutMs: config.OCPP_CALL_TIMEOUT_MS });

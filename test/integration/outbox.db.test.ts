@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { forEachDriver } from '../helpers/db.ts';
+import { forEachDriver, freshPgDb, pgAvailable, type TestDb } from '../helpers/db.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import { loadConfig } from '../../services/config.ts';
 import { createMetrics } from '../../services/metrics.ts';
@@ -9,6 +9,7 @@ import type { DeliveryResult } from '../../services/core/delivery.ts';
 import { backlog, claimDue, enqueue, enqueueMany, makeDueNow, recentOutbox, recordAttempts } from '../../services/store/outbox-store.ts';
 import type { OutboxRow } from '../../services/store/outbox-store.ts';
 import type { Db } from '../../services/store/db.ts';
+import { createPgDb } from '../../services/store/pg-db.ts';
 
 const config = loadConfig({ OUTBOX_MAX_ATTEMPTS: '3', OUTBOX_RETRY_BASE_MS: '10', OUTBOX_POLL_MS: '50' });
 const log = pino({ level: 'silent' });
@@ -278,5 +279,178 @@ forEachDriver('outbox dispatcher', (get) => {
     await d.runOnce();
     assert.deepEqual(await states(), ['in_flight', 'in_flight', 'in_flight', 'acked']);
     await d.stop();
+  });
+
+  // --- Stalls seen under load (10 000 stations): each test below stalled with the previous dispatcher. ---
+
+  /** The real database, with a hook in front of every statement the dispatcher sends outside a transaction. */
+  function hooked(db: Db, before: (sql: string) => Promise<void> | void): Db {
+    return {
+      kind: db.kind,
+      query: async <R extends object>(sql: string, params?: Parameters<Db['query']>[1]) => {
+        await before(sql);
+        return db.query<R>(sql, params);
+      },
+      tx: (fn) => db.tx(fn),
+      exec: (sql) => db.exec(sql),
+      close: () => db.close(),
+    };
+  }
+  const isClaim = (sql: string) => /^UPDATE outbox SET state = 'in_flight'/.test(sql);
+  const stateOf = async (db: Db, target: string) => (await recentOutbox(db, { target, limit: 10 })).map((m) => m.state).reverse();
+
+  it('a target that never answers holds no window slot for ever, and rows that come due without a kick are still claimed', async () => {
+    const db = get();
+    await db.query(`UPDATE outbox SET state = 'superseded' WHERE state IN ('pending','in_flight')`);
+    // Watchdog 2 × 100 ms; rows go stale (claimable again) only after 10.2 s, far beyond this test.
+    const fast = loadConfig({ OUTBOX_MAX_ATTEMPTS: '3', OUTBOX_RETRY_BASE_MS: '10', OUTBOX_POLL_MS: '50', OCPP_CALL_TIMEOUT_MS: '100' });
+    const seen: string[] = [];
+    const d = createDispatcher({ db, log, metrics: createMetrics(), config: fast, window: 2 });
+    d.register('mqtt', (m) => {
+      seen.push(`${m.target}:${(m.payload as { n: number }).n}`);
+      // A peer that takes the message and never answers, and a channel without a time-out of its own.
+      return m.target === 'mute' ? new Promise<DeliveryResult>(() => undefined) : Promise.resolve({ outcome: 'acked' as const });
+    });
+    // Two messages of the silent target fill the whole window (2).
+    await db.tx((q) => enqueueMany(q, [1, 2].map((n) => ({ channel: 'mqtt' as const, target: 'mute', action: 'publish', payload: { n } }))));
+    d.start();
+    try {
+      await waitUntil('mute:1 handed over', () => seen.includes('mute:1'));
+      // Enqueued without a kick (as a retry's backoff running out, or a failsafe profile at boot).
+      await enqueue(db, { channel: 'mqtt', target: 'talk', action: 'publish', payload: { n: 1 } });
+      await waitUntil('talk:1 delivered although mute never answers', async () => (await stateOf(db, 'talk'))[0] === 'acked', 5_000);
+      // mute:1's outcome is unknown: it stays in flight (claimed again once stale) and mute:2, claimed
+      // with it, was never sent ahead of it; a later message of mute does not overtake it either.
+      await enqueue(db, { channel: 'mqtt', target: 'mute', action: 'publish', payload: { n: 3 } });
+      await enqueue(db, { channel: 'mqtt', target: 'talk', action: 'publish', payload: { n: 2 } });
+      await waitUntil('talk:2 delivered', async () => (await stateOf(db, 'talk'))[1] === 'acked', 5_000);
+      assert.deepEqual(seen.filter((x) => x.startsWith('mute:')), ['mute:1']);
+      assert.deepEqual(await stateOf(db, 'mute'), ['in_flight', 'in_flight', 'pending']);
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('a kick that arrives while a pass finishes is not lost', async () => {
+    const db = get();
+    await db.query(`UPDATE outbox SET state = 'superseded' WHERE state IN ('pending','in_flight')`);
+    const seen: string[] = [];
+    let kickedLate = false;
+    // The pass's last statement (the backlog count, after its last claim found nothing) is where an
+    // enqueue + kick lands: the pass is still running, but its claim loop is over.
+    const db2 = hooked(db, async (sql) => {
+      if (!kickedLate && /^SELECT channel, count/.test(sql)) {
+        kickedLate = true;
+        await enqueue(db, { channel: 'mqtt', target: 'late', action: 'publish', payload: { n: 1 } });
+        d.kick();
+      }
+    });
+    const d = createDispatcher({ db: db2, log, metrics: createMetrics(), config });
+    d.register('mqtt', async (m) => {
+      seen.push(m.target);
+      return { outcome: 'acked' };
+    });
+    await enqueue(db, { channel: 'mqtt', target: 'early', action: 'publish', payload: { n: 1 } });
+    // No timer (start() not called): only the kick can bring 'late' out.
+    await d.runOnce();
+    assert.ok(kickedLate);
+    assert.deepEqual(seen, ['early', 'late']);
+    assert.deepEqual(await stateOf(db, 'late'), ['acked']);
+    await d.stop();
+  });
+
+  it('resumes by itself after transient database errors, also while a slow target is in flight', async () => {
+    const db = get();
+    await db.query(`UPDATE outbox SET state = 'superseded' WHERE state IN ('pending','in_flight')`);
+    let failing = false;
+    let failures = 0;
+    const db2 = hooked(db, (sql) => {
+      if (failing && isClaim(sql)) {
+        failures++;
+        throw new Error('connection terminated unexpectedly (test)');
+      }
+    });
+    let release!: () => void;
+    const slowAnswer = new Promise<void>((r) => (release = r));
+    const d = createDispatcher({ db: db2, log, metrics: createMetrics(), config });
+    d.register('mqtt', async (m) => {
+      if (m.target === 'laggard') await slowAnswer;
+      return { outcome: 'acked' };
+    });
+    d.start();
+    try {
+      // 1. Every claim fails for a while, nothing in flight: the poll timer keeps trying.
+      failing = true;
+      await enqueue(db, { channel: 'mqtt', target: 'e1', action: 'publish', payload: {} });
+      d.kick();
+      await waitUntil('three failed claims', () => failures >= 3);
+      failing = false;
+      await waitUntil('e1 delivered after the database is back', async () => (await stateOf(db, 'e1'))[0] === 'acked', 5_000);
+
+      // 2. The same while a slow target's delivery is in flight: the pass must not wait for it.
+      await enqueue(db, { channel: 'mqtt', target: 'laggard', action: 'publish', payload: {} });
+      d.kick();
+      await waitUntil('laggard in flight', async () => (await stateOf(db, 'laggard'))[0] === 'in_flight');
+      failures = 0;
+      failing = true;
+      await enqueue(db, { channel: 'mqtt', target: 'e2', action: 'publish', payload: {} });
+      d.kick();
+      await waitUntil('three failed claims', () => failures >= 3);
+      failing = false;
+      await waitUntil('e2 delivered while laggard is unanswered', async () => (await stateOf(db, 'e2'))[0] === 'acked', 5_000);
+      assert.deepEqual(await stateOf(db, 'laggard'), ['in_flight']);
+    } finally {
+      release();
+      await d.stop();
+    }
+    assert.deepEqual(await stateOf(db, 'laggard'), ['acked']);
+  });
+});
+
+describe('outbox dispatcher on a tiny PostgreSQL pool shared with other traffic', function () {
+  // The suspicion after the stalled 10 000-station runs: the dispatcher's statements starved or
+  // deadlocked in the shared pool. It sends only single statements (claim, outcome batch, backlog) and
+  // holds no connection while it waits for a channel or for the outcome writer, so one connection is
+  // enough; here it shares two with a steady stream of short transactions.
+  let t: TestDb | undefined;
+  let small: Db | undefined;
+  before(async function () {
+    if (!(await pgAvailable())) this.skip();
+    t = await freshPgDb();
+    small = createPgDb(t.url!, 2);
+  });
+  after(async () => {
+    await small?.close();
+    await t?.drop();
+  });
+
+  it('delivers every message while other transactions keep both connections busy', async () => {
+    const db = small!;
+    const targets = Array.from({ length: 300 }, (_, i) => `pool-${i}`);
+    await db.tx((q) => enqueueMany(q, targets.flatMap((target) => [1, 2].map((n) => ({ channel: 'mqtt' as const, target, action: 'publish', payload: { n } })))));
+    let traffic = true;
+    const station = async () => {
+      while (traffic) {
+        await db.tx(async (q) => {
+          await q.query(`SELECT count(*) FROM outbox WHERE target = $1`, ['pool-0']);
+          await new Promise((r) => setTimeout(r, 2));
+          await q.query(`SELECT pg_sleep(0.001)`);
+        });
+      }
+    };
+    const load = Array.from({ length: 8 }, station);
+    const d = createDispatcher({ db, log, metrics: createMetrics(), config });
+    d.register('mqtt', async () => {
+      await new Promise((r) => setTimeout(r, Math.random() * 3));
+      return { outcome: 'acked' };
+    });
+    d.start();
+    try {
+      await waitUntil('all 600 acked', async () => Number((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE state = 'acked'`))[0]!.n) === 600, 30_000, 200);
+    } finally {
+      traffic = false;
+      await Promise.all(load);
+      await d.stop();
+    }
   });
 });
