@@ -27,6 +27,13 @@ import { areaHasV2g, requiredExportPass } from './export-pass.ts';
  * its more valuable intervals where headroom allows. The result carries the proven gap
  * B − V ≥ V* − V. Measured against the monolithic LP, plan (0) is usually within 0.05 % of V*; the bound
  * converges much more slowly (see docs/optimizer.md).
+ *
+ * Warm start (issue #4, `initialMu`): μ_s is the value of one more kWh for session s, so the multipliers of
+ * a previous solve of the same area are a good start when one input changed. B(μ) is a valid bound for any
+ * μ ≥ 0, so a start can only change how fast the bound tightens, never make it wrong. Plans (0), (3) and
+ * the priority-first plans do not depend on μ: a warm start keeps them among the candidates, so its plan
+ * is never worse than those of a cold start. (A cold start's own iteration plans are not replayed: one of
+ * them may still be better; docs/optimizer.md, "Re-optimization on change", says how often.)
  */
 export interface PriorityOutcome {
   /** Best primal value V (max form) of the plan written. */
@@ -36,6 +43,11 @@ export interface PriorityOutcome {
   /** Σ_s w_s · E_s: the LP objective of a plan is `offset − value`. */
   offset: number;
   iterations: number;
+  /**
+   * The multipliers of the best bound, by session id (`ChargingDemand.sessionId`): the warm start for the
+   * next solve of this area (`PriorityOptions.initialMu`). Sessions at 0 are left out.
+   */
+  mu: Map<string, number>;
   /**
    * Set when the area has V2G (discharge columns or a required export): the relaxation covers charging
    * only, so `bound` is NaN (no proof) and this says what was planned instead.
@@ -49,6 +61,11 @@ export interface PriorityOptions {
   maxIterations: number;
   /** performance.now() deadline. */
   deadline: number;
+  /**
+   * Warm start: μ by session id, e.g. `PriorityOutcome.mu` of the previous solve of this area. Sessions
+   * absent from it start at 0, as without it; a value that is not finite or below 0 is read as 0 (μ ≥ 0).
+   */
+  initialMu?: ReadonlyMap<string, number>;
 }
 
 export const DEFAULT_PRIORITY_OPTIONS: Omit<PriorityOptions, 'deadline'> = { relGap: 1e-4, maxIterations: 200 };
@@ -73,6 +90,15 @@ export function solvePriority(p: Problem, area: AreaRange, cols: AreaColumns, pl
   const head = new Float64Array(tree.nodes.length);
 
   const mu = new Float64Array(nS);
+  const sessionIds = cols.sessions.map((e) => p.session[e]!.demand.sessionId);
+  if (opts.initialMu) {
+    for (let s = 0; s < nS; s++) {
+      const v = opts.initialMu.get(sessionIds[s]!);
+      if (v !== undefined && Number.isFinite(v) && v > 0) mu[s] = v;
+    }
+  }
+  /** μ of the best bound so far (what the outcome reports). */
+  const bestMu = Float64Array.from(mu);
   const key = new Float64Array(nC);
   const got = new Float64Array(nS);
   const rem = new Float64Array(nS);
@@ -281,6 +307,7 @@ export function solvePriority(p: Problem, area: AreaRange, cols: AreaColumns, pl
     }
     if (bound < bestBound - 1e-9 * Math.max(1, Math.abs(bound))) {
       bestBound = bound;
+      bestMu.set(mu);
       stall = 0;
     } else if (++stall >= 8) {
       theta /= 2;
@@ -345,13 +372,15 @@ export function solvePriority(p: Problem, area: AreaRange, cols: AreaColumns, pl
     }
   }
   bestValue += shiftWithinSessions(p, area, cols, ix, best);
+  const muOut = new Map<string, number>();
+  for (let s = 0; s < nS; s++) if (bestMu[s]! > 0) muOut.set(sessionIds[s]!, bestMu[s]!);
   for (let c = 0; c < nC; c++) plan[cols.colEvse[c]! * T + cols.colT[c]!] = best[c]!;
   if (areaHasV2g(p, area, cols)) {
     // Charging plan as above (V2G sessions charge up to their need, which the SoC ceiling allows), then
     // required export from V2G discharge; no arbitrage (docs/optimizer.md, "V2G and export").
     const kwh = requiredExportPass(p, area, cols, plan);
     const v2gNote = `required export served greedily from V2G discharge (${kwh.toFixed(3)} kWh), no price arbitrage planned`;
-    return { value: bestValue, bound: Number.NaN, offset, iterations: it, v2gNote };
+    return { value: bestValue, bound: Number.NaN, offset, iterations: it, mu: muOut, v2gNote };
   }
-  return { value: bestValue, bound: bestBound, offset, iterations: it };
+  return { value: bestValue, bound: bestBound, offset, iterations: it, mu: muOut };
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { allocate, monolithicOptimum, verifyAllocation, type Allocation, type AllocationInput, type ChargingDemand, type SharingPolicy } from '../../../optimizer/index.ts';
-import { area, at, demand, evse, input, node, sum } from './builders.ts';
+import { allocate, monolithicOptimum, verifyAllocation, type Allocation, type AllocationInput, type SharingPolicy } from '../../../optimizer/index.ts';
+import { area, demand, evse, input, node, sum } from './builders.ts';
 import { RUNS } from './random-instances.ts';
-import { delivered, DT_H, sharedInstance, toSharedInput } from './sharing-instances.ts';
+import { delivered, DT_H, participantsOf, sharedInstance, toSharedInput } from './sharing-instances.ts';
 
 /** Grid area g (22 kW) with CPOs A and B, one 22 kW EVSE each; A's EV leaves at 1:00, B's at 2:00; both want more than fits. */
 function twoCpos(sharing?: SharingPolicy, energyB = 100): AllocationInput {
@@ -75,55 +75,16 @@ describe('sharing between CPOs', () => {
  * below the grid area (its EVSE, site or CPO).
  */
 function assertProportional(inp: AllocationInput, alloc: Allocation): void {
-  const T = inp.horizon.count;
-  const byId = new Map(inp.nodes.map((n) => [n.id, n]));
-  const limit = (id: string, t: number): number => {
-    let l = byId.get(id)!.importLimitKw ?? Number.POSITIVE_INFINITY;
-    for (const env of inp.envelopes) if (env.nodeId === id && env.importKw[t] !== null && env.importKw[t] !== undefined) l = Math.min(l, env.importKw[t]!);
-    return l;
-  };
-  const pathOf = (id: string): string[] => {
-    const path: string[] = [];
-    for (let n = byId.get(id); n; n = n.parentId === null ? undefined : byId.get(n.parentId)) path.push(n.id);
-    return path;
-  };
-  const kw = new Map(alloc.evses.map((e) => [e.evseId, e.kw]));
-  const unmet = new Map(alloc.unmet.map((u) => [u.sessionId, u.kwh]));
   const weights = (inp.sharing as { weights?: Record<string, number> }).weights;
-  for (let t = 0; t < T; t++) {
-    const start = at(t);
-    const load = new Map<string, number>();
-    for (const [id, v] of kw) for (const n of pathOf(id)) load.set(n, (load.get(n) ?? 0) + v[t]!);
-    for (const root of inp.nodes.filter((n) => n.parentId === null)) {
-      const part = new Map<string, { kwh: number; sessions: { d: ChargingDemand; full: boolean }[] }>();
-      for (const d of inp.demands) {
-        const path = pathOf(d.evseId);
-        if (path.at(-1) !== root.id) continue;
-        const overlap = (Math.min(start + 15 * 60_000, d.departureMs) - Math.max(start, d.arrivalMs)) / (15 * 60_000);
-        const max = Math.min(byId.get(d.evseId)!.maxPowerKw!, d.maxPowerKw ?? Number.POSITIVE_INFINITY, ...path.map((n) => limit(n, t)));
-        if (!(overlap > 0) || !(d.energyKwh > 0) || !(max > 0)) continue;
-        const cpo = path.at(-2)!;
-        const entry = part.get(cpo) ?? { kwh: 0, sessions: [] };
-        entry.kwh += kw.get(d.evseId)![t]! * DT_H * overlap;
-        entry.sessions.push({ d, full: overlap === 1 });
-        part.set(cpo, entry);
-      }
-      if (part.size < 2) continue;
-      const w = (c: string): number => (weights ? weights[c]! : 1);
-      const sumW = [...part.keys()].reduce((s, c) => s + w(c), 0);
-      if (!(sumW > 0)) continue;
-      const total = [...part.values()].reduce((s, e) => s + e.kwh, 0);
-      for (const [cpo, { kwh, sessions }] of part) {
-        const entitled = (w(cpo) / sumW) * total;
-        if (kwh >= entitled - 0.002) continue;
-        for (const { d, full } of sessions) {
-          if (!full || !((unmet.get(d.sessionId) ?? 0) > 0.005)) continue;
-          const v = kw.get(d.evseId)![t]!;
-          const atMax = v >= Math.min(byId.get(d.evseId)!.maxPowerKw!, d.maxPowerKw ?? Number.POSITIVE_INFINITY) - 0.002;
-          const blocked = pathOf(d.evseId).slice(0, -1).some((n) => load.get(n)! >= limit(n, t) - 0.002);
-          assert.ok(atMax || blocked, `interval ${t}: CPO ${cpo} got ${kwh} kWh of ${total}, entitled to ${entitled}, yet session ${d.sessionId} (unmet ${unmet.get(d.sessionId)}) could take more than ${v} kW`);
-        }
-      }
+  const w = (c: string): number => (weights ? weights[c]! : 1);
+  for (const { t, part } of participantsOf(inp, alloc)) {
+    const sumW = part.reduce((s, p) => s + w(p.cpo), 0);
+    if (!(sumW > 0)) continue;
+    const total = part.reduce((s, p) => s + p.kwh, 0);
+    for (const { cpo, kwh, saturated } of part) {
+      const entitled = (w(cpo) / sumW) * total;
+      if (kwh >= entitled - 0.002) continue;
+      assert.ok(saturated, `interval ${t}: CPO ${cpo} got ${kwh} kWh of ${total}, entitled to ${entitled}, yet one of its sessions could take more`);
     }
   }
 }
