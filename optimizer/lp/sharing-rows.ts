@@ -1,7 +1,8 @@
 import type { Problem } from '../prepare.ts';
 import { CLASS_STEP, classRanks, cyclingGuard, maxminWeights, participants, SHARING_WEIGHT } from '../sharing.ts';
 import type { AreaRange } from '../topology.ts';
-import type { GlpkConstants, GlpkLp, GlpkTerm } from './solve.ts';
+import type { GlpkConstants, GlpkTerm } from './solve.ts';
+import type { V2gAcc } from './v2g-rows.ts';
 
 /**
  * Every row and auxiliary variable this module adds is named with this prefix (and nothing else in an area's
@@ -9,18 +10,11 @@ import type { GlpkConstants, GlpkLp, GlpkTerm } from './solve.ts';
  */
 export const SHARING_PREFIX = 'sh';
 
-/** The parts of an LP under construction that the sharing term adds to (build.ts's accumulator fits). */
-export interface SharingAcc {
-  objective: GlpkTerm[];
-  rows: GlpkLp['subjectTo'];
-  bounds: GlpkLp['bounds'];
-  /** Column names by column index (`colOf` maps (EVSE, interval) to it). */
-  colName: string[];
-  /** Discharge columns q (lp/v2g-rows.ts, appended before the sharing rows): (EVSE, interval) and name. */
-  disEvse: number[];
-  disT: number[];
-  disName: string[];
-}
+/**
+ * The parts of an LP under construction that the sharing term adds to: build.ts's accumulator, whose
+ * discharge columns q (lp/v2g-rows.ts) are appended before the sharing rows.
+ */
+export type SharingAcc = Omit<V2gAcc, 'disUb'>;
 
 /**
  * The sharing term of one area (sharing.ts has the definitions and `sharingPenalty`, which evaluates
