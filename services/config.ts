@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTimeZone, parseTariff } from './core/tariff.ts';
 
 /**
  * Every setting of gridflex, read once from the environment. A bad value stops start-up with a
@@ -49,6 +50,18 @@ export const configSchema = z.object({
    * stay on rounding). docs/optimizer.md, "Phases and minimum power".
    */
   MIN_POWER_MODE: z.enum(['rounding', 'milp']).default('rounding'),
+  /**
+   * Standing time-of-use tariff, `HH:MM=price,...` in TARIFF_TIME_ZONE (e.g. `00:00=0.21,07:00=0.32,23:00=0.21`):
+   * prices for the intervals no OpenADR PRICE event covers (services/core/tariff.ts).
+   */
+  TARIFF: z.string().superRefine((v, ctx) => {
+    try {
+      parseTariff(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+    }
+  }).optional(),
+  TARIFF_TIME_ZONE: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/Amsterdam').default('UTC'),
   REALLOCATE_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(250),
   /** Used when a session tells us nothing about its needs (OCPP 1.6, or 2.0.1 without ISO 15118). */
   DEFAULT_SESSION_ENERGY_KWH: z.coerce.number().positive().max(500).default(30),

@@ -32,6 +32,7 @@ import {
   createOpenadrVtn, openadrAdminRoutes, openadrEnvelopeSource, openadrPriceSource, openadrSimpleEnvelopeSource, openadrVenFromConfig, parseSimpleReductions,
   OPENADR_VTN_BASE_PATH, OPENADR_301_BASE_PATH, OPENADR_VEN_CALLBACK_PATH,
 } from './openadr/index.ts';
+import { parseTariff, withTariff } from './core/tariff.ts';
 import { statusPage } from './web/status-page.ts';
 
 export interface Gridflex {
@@ -81,7 +82,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
     db, log, metrics, config, dispatcher, solver,
     loadForecasts: oscpEnvelopeLoader(config),
     envelopeSources: [openadrEnvelopeSource, ocppExternalLimitEnvelopes, openadrSimpleEnvelopeSource(parseSimpleReductions(config.OPENADR_SIMPLE_REDUCTIONS))],
-    priceSource: openadrPriceSource,
+    priceSource: config.TARIFF ? withTariff(openadrPriceSource, parseTariff(config.TARIFF), config.TARIFF_TIME_ZONE) : openadrPriceSource,
     afterAllocation: (q, a) => oscpAfterAllocation(q, { ...a, config }),
   });
   const csms = createCsms({
