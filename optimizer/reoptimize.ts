@@ -1,5 +1,5 @@
 import { effectiveExportLimits } from './limits.ts';
-import { allocate } from './lp/allocate.ts';
+import { allocate, type AllocateOptions } from './lp/allocate.ts';
 import { prepare } from './prepare.ts';
 import { Reasons } from './reasons.ts';
 import type { Allocation, AllocationInput, AllocationStatus, SharingPolicy, SolverReport, TopologyNode } from './model.ts';
@@ -21,6 +21,15 @@ import type { Allocation, AllocationInput, AllocationStatus, SharingPolicy, Solv
  * into areas (duplicate node ids, nodes under no root, demands or envelopes naming unknown nodes) are
  * solved whole, as allocate() would, and the cache is cleared: allocate() reports those cases across areas.
  * Each re-solved area gets the whole `timeLimitSec` (allocate() shares it between all areas).
+ *
+ * Warm start (`warmStart: true`): an area solved by the priority solver (fast/priority.ts) leaves its
+ * Lagrange multipliers μ by session id; the next solve of that area starts from them. They are kept when
+ * the key changes for any reason, the horizon moving forward included: μ_s is the value of one more kWh
+ * for session s, which does not depend on where the horizon starts (and a session that left or arrived
+ * is simply absent from the map or new in it, starting at 0). Any μ ≥ 0 gives a valid bound, so a stale
+ * start costs iterations at worst, never correctness. Off by default: what it gains is measured in
+ * bench/reoptimize-bench.ts (docs/optimizer.md, "Re-optimization on change"). With it, a re-solved
+ * priority area may differ from what a full allocate() would plan (another start, another path).
  */
 
 export interface AreaPart {
@@ -38,13 +47,31 @@ export interface ReoptimizeStats {
   reused: string[];
 }
 
-type Solve = (input: AllocationInput) => Promise<Allocation>;
+type Solve = (input: AllocationInput, opts?: AllocateOptions) => Promise<Allocation>;
+
+export interface ReoptimizerOptions {
+  /** Start each re-solved priority-solver area from its last multipliers (see the module comment). */
+  warmStart?: boolean;
+}
 
 export class Reoptimizer {
   private readonly cache = new Map<string, { key: string; allocation: Allocation }>();
+  /** Per grid area: the priority solver's last multipliers by session id (warm start only). */
+  private readonly mu = new Map<string, Map<string, number>>();
   private stats: ReoptimizeStats = { whole: false, solved: [], reused: [] };
+  private readonly warmStart: boolean;
 
-  constructor(private readonly solve: Solve = allocate) {}
+  constructor(
+    private readonly solve: Solve = allocate,
+    options: ReoptimizerOptions = {},
+  ) {
+    this.warmStart = options.warmStart === true;
+  }
+
+  /** The multipliers kept for an area (for tests and the bench); undefined without warm start or a priority solve. */
+  multipliers(gridAreaId: string): ReadonlyMap<string, number> | undefined {
+    return this.mu.get(gridAreaId);
+  }
 
   get last(): ReoptimizeStats {
     return this.stats;
@@ -56,6 +83,7 @@ export class Reoptimizer {
     const parts = splitByArea(input);
     if (!parts) {
       this.cache.clear();
+      this.mu.clear();
       this.stats = { whole: true, solved: [], reused: [] };
       return this.solve(input);
     }
@@ -64,6 +92,7 @@ export class Reoptimizer {
     const results: Allocation[] = [];
     const keep = new Set(parts.map((a) => a.gridAreaId));
     for (const id of [...this.cache.keys()]) if (!keep.has(id)) this.cache.delete(id);
+    for (const id of [...this.mu.keys()]) if (!keep.has(id)) this.mu.delete(id);
     for (const part of parts) {
       const hit = this.cache.get(part.gridAreaId);
       if (hit && hit.key === part.key) {
@@ -71,7 +100,7 @@ export class Reoptimizer {
         results.push(hit.allocation);
         continue;
       }
-      const allocation = await this.solve(part.input);
+      const allocation = this.warmStart ? await this.solveWarm(part) : await this.solve(part.input);
       solved.push(part.gridAreaId);
       results.push(allocation);
       if (allocation.status === 'fallback') this.cache.delete(part.gridAreaId);
@@ -79,6 +108,16 @@ export class Reoptimizer {
     }
     this.stats = { whole: false, solved, reused };
     return merge(input, parts, results, performance.now() - started);
+  }
+
+  private async solveWarm(part: AreaPart): Promise<Allocation> {
+    const initialMu = this.mu.get(part.gridAreaId);
+    let next: Map<string, number> | undefined;
+    const allocation = await this.solve(part.input, { ...(initialMu ? { initialMu } : {}), onMu: (m) => (next = m) });
+    // An area the simplex solved this time (e.g. it shrank under LP_MAX_COLUMNS) has no multipliers: the
+    // old ones stay valid as a start should it grow again.
+    if (next) this.mu.set(part.gridAreaId, next);
+    return allocation;
   }
 }
 

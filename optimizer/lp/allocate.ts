@@ -56,7 +56,7 @@ interface Solution {
  * After the solve: values under a session's min power are turned off, the energy and headroom this frees
  * are handed out again greedily (topup.ts), then setpoints are floored to 0.001 kW.
  */
-export async function allocate(input: AllocationInput): Promise<Allocation> {
+export async function allocate(input: AllocationInput, opts: AllocateOptions = {}): Promise<Allocation> {
   const started = performance.now();
   const p = prepare(input);
   const outcome = new Reasons();
@@ -71,7 +71,7 @@ export async function allocate(input: AllocationInput): Promise<Allocation> {
   const ph = phaseModel(p);
   const pc = ph ? ph.conservative : p;
   const mode = minPowerMode(input.minPowerMode, outcome);
-  const sol = p.valid ? await solveAreas(p, method, timeLimitSec, started, outcome, ph, mode) : emptySolution(p);
+  const sol = p.valid ? await solveAreas(p, method, timeLimitSec, started, outcome, ph, mode, opts) : emptySolution(p);
   const report = solverReport(p, sol);
   if (mode === 'milp') report.milpAreas = sol.milpAreas;
   const belowMin = dropBelowMin(p, sol.plan);
@@ -89,6 +89,18 @@ export async function allocate(input: AllocationInput): Promise<Allocation> {
   const out = { ...assemble(p, status, outcome, sol, kw, started, pc), solver: report };
   if (ph && p.valid) out.binding.push(...phaseBinding(p, ph.mixed, sol.plan, ph.mixedExport));
   return out;
+}
+
+/**
+ * Warm start of the priority solver (issue #4; optimizer/reoptimize.ts): not part of AllocationInput, which
+ * is what the orchestrator stores and digests, because a start changes how fast the bound tightens, not
+ * what the answer means.
+ */
+export interface AllocateOptions {
+  /** Multipliers by session id to start the priority solver from (fast/priority.ts, `initialMu`). */
+  initialMu?: ReadonlyMap<string, number>;
+  /** Called with the priority solver's multipliers (by session id) of each area it solved. */
+  onMu?: (mu: Map<string, number>) => void;
 }
 
 function minPowerMode(v: MinPowerMode | undefined, outcome: Reasons): MinPowerMode {
@@ -148,7 +160,7 @@ function emptySolution(p: Problem): Solution {
  * priority solver (same LP, see `SolveMethod`). The simplex being unavailable is not a failure: the
  * priority solver takes its areas.
  */
-async function solveAreas(p: Problem, method: SolveMethod, timeLimitSec: number, started: number, outcome: Reasons, ph: PhaseModel | null, mode: MinPowerMode): Promise<Solution> {
+async function solveAreas(p: Problem, method: SolveMethod, timeLimitSec: number, started: number, outcome: Reasons, ph: PhaseModel | null, mode: MinPowerMode, warm: AllocateOptions): Promise<Solution> {
   const sol = emptySolution(p);
   const T = p.count;
   const needy = p.tree.roots.filter((a) => hasWork(p, a));
@@ -181,9 +193,11 @@ async function solveAreas(p: Problem, method: SolveMethod, timeLimitSec: number,
       if (mixed.length > 0) outcome.add(`grid area ${areaId}: priority solver with conservative kW limits for the per-phase limits of ${mixed.length} mixed-phase node(s) (up to 3× less than the exact rows allow)`);
       if (mixedExport.length > 0) outcome.add(`grid area ${areaId}: priority solver with conservative kW export limits for the per-phase export limits of ${mixedExport.length} mixed-phase node(s) (up to 3× less than the exact rows allow)`);
       if (mode === 'milp') outcome.add(`grid area ${areaId}: min powers by rounding (the priority solver has no integer mode)`);
+      const popts = { ...DEFAULT_PRIORITY_OPTIONS, deadline: budget, ...(warm.initialMu ? { initialMu: warm.initialMu } : {}) };
       const o = (mixed.length > 0 || mixedExport.length > 0) && ph
-        ? solvePriority(ph.conservative, area, areaColumns(ph.conservative, area), sol.plan, { ...DEFAULT_PRIORITY_OPTIONS, deadline: budget })
-        : solvePriority(p, area, cols, sol.plan, { ...DEFAULT_PRIORITY_OPTIONS, deadline: budget });
+        ? solvePriority(ph.conservative, area, areaColumns(ph.conservative, area), sol.plan, popts)
+        : solvePriority(p, area, cols, sol.plan, popts);
+      warm.onMu?.(o.mu);
       sol.priorityAreas++;
       sol.feasibleOnly = true;
       sol.lowerBound += o.offset - o.bound;
