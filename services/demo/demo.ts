@@ -2,13 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { Gridflex } from '../main.ts';
 import { alignToInterval } from '../../optimizer/model.ts';
 import { SimDso } from './sim-dso.ts';
-import { SimStation } from './sim-station.ts';
+import { publishTwoTariffPrices, DEMO_TARIFF } from './demo-prices.ts';
+import { SimStation, type EvNeeds, type OcppVersion } from './sim-station.ts';
 import { demoTopology, DEMO_AREA, DEMO_GROUP } from './demo-topology.ts';
 
 /**
  * The demo run by `npm start`: it sets gridflex up through its public interfaces only (admin API,
  * OSCP, OCPP), as a real deployment would be: topology import, station passwords, an OSCP DSO peer
  * that registers and posts forecasts, and a fleet of charge points with EVs coming and going.
+ * One station in six speaks OCPP 2.1 with bidirectional (V2X) EVs, and an aggregator publishes a
+ * two-tariff price on gridflex's OpenADR VTN, so the optimizer plans V2G discharge in the peak hours.
  */
 export async function startDemo(g: Gridflex): Promise<{ describe(): string; stop(): Promise<void> }> {
   const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
@@ -31,9 +34,15 @@ export async function startDemo(g: Gridflex): Promise<{ describe(): string; stop
     const stationId = topo.stationIds[i]!;
     const password = randomBytes(18).toString('base64url');
     await api('POST', `/stations/${encodeURIComponent(stationId)}/password`, { password });
-    stations.push(new SimStation({ url: `${g.url.replace(/^http/, 'ws')}/ocpp`, stationId, password, version: i % 2 === 0 ? '2.0.1' : '1.6', evseCount: 2, evMaxKw: i % 3 === 0 ? 22 : 11 }));
+    const version = stationVersion(i, n);
+    // bidirectional AC wallboxes are 11 kW both ways
+    stations.push(new SimStation({ url: `${g.url.replace(/^http/, 'ws')}/ocpp`, stationId, password, version, evseCount: 2, evMaxKw: version === '2.1' || i % 3 !== 0 ? 11 : 22 }));
   }
   await Promise.all(stations.map((s) => s.connect()));
+  const count = (v: OcppVersion) => stations.filter((s) => s.version === v).length;
+
+  // Prices: a peak / off-peak tariff on the grid area, published on the VTN as an aggregator would.
+  const prices = await publishTwoTariffPrices(g.url, g.adminToken, DEMO_AREA);
 
   // The DSO side: a peer with a one-time registration token, then the OSCP 2.0 token exchange.
   const dso = new SimDso(`${g.url}/oscp/fp/2.0`);
@@ -71,8 +80,16 @@ export async function startDemo(g: Gridflex): Promise<{ describe(): string; stop
         } else if (Math.random() < 0.08) {
           const stayHours = 2 + Math.random() * 8;
           departures.set(key, now + (stayHours * 3_600_000) / speed);
-          const needs = { energyKwh: 8 + Math.round(Math.random() * 40), departure: new Date(now + stayHours * 3_600_000) };
-          await s.startCharging(e, s.version === '2.0.1' ? needs : undefined).catch(() => undefined);
+          const needs: EvNeeds = { energyKwh: 8 + Math.round(Math.random() * 40), departure: new Date(now + stayHours * 3_600_000) };
+          if (s.version === '2.1') {
+            // a V2X EV: 10–40 kWh above its V2X minimum, room for its need plus 10–20 kWh; every other
+            // one runs ISO 15118-20 Dynamic control (UpdateDynamicSchedule)
+            needs.v2x = {
+              maxDischargeKw: 10, aboveMinKwh: 10 + Math.round(Math.random() * 30), toMaxKwh: needs.energyKwh + 10 + Math.round(Math.random() * 10),
+              controlMode: e === 2 ? 'DynamicControl' : 'ScheduledControl',
+            };
+          }
+          await s.startCharging(e, s.version === '1.6' ? undefined : needs).catch(() => undefined);
         }
       }
       await s.sendMeterValues().catch(() => undefined);
@@ -87,8 +104,10 @@ export async function startDemo(g: Gridflex): Promise<{ describe(): string; stop
 
   return {
     describe: () =>
-      `${n} simulated charge points (${Math.ceil(n / 2)} × OCPP 2.0.1, ${Math.floor(n / 2)} × OCPP 1.6J, 2 EVSEs each) in grid area '${DEMO_AREA}', ` +
-      `a simulated DSO (OSCP 2.0 peer ${peer.peerId}) posting 96 × 15-min forecasts for group '${DEMO_GROUP}' every 5 min. EVs arrive and leave every few minutes.`,
+      `${n} simulated charge points (${count('2.0.1')} × OCPP 2.0.1, ${count('1.6')} × OCPP 1.6J, ${count('2.1')} × OCPP 2.1 with V2X EVs, 2 EVSEs each) in grid area '${DEMO_AREA}', ` +
+      `a simulated DSO (OSCP 2.0 peer ${peer.peerId}) posting 96 × 15-min forecasts for group '${DEMO_GROUP}' every 5 min, ` +
+      `and a two-tariff price on the OpenADR VTN (program ${prices.programId}: ${DEMO_TARIFF.peakPrice} ${DEMO_TARIFF.currency}/kWh for ${DEMO_TARIFF.peakHours} h, ` +
+      `then ${DEMO_TARIFF.offPeakPrice} for ${DEMO_TARIFF.offPeakHours} h, repeating from ${new Date(prices.startMs).toISOString()}), so V2X EVs discharge at peak. EVs arrive and leave every few minutes.`,
     async stop() {
       stopped = true;
       for (const l of loops) clearInterval(l);
@@ -96,6 +115,17 @@ export async function startDemo(g: Gridflex): Promise<{ describe(): string; stop
       await dso.stop();
     },
   };
+}
+
+/**
+ * The fleet mix: one station in six is OCPP 2.1 with V2X EVs (stations 3, 8, 13, 18, …: every fifth
+ * from the third, so they sit at different sites and replace 2.0.1 and 1.6 stations alike); the rest
+ * alternate 2.0.1 / 1.6J. 24 stations: 10 × 2.0.1, 10 × 1.6J, 4 × 2.1.
+ */
+export function stationVersion(i: number, n: number): OcppVersion {
+  const v2x = Math.round(n / 6);
+  if (i % 5 === 2 && (i - 2) / 5 < v2x) return '2.1';
+  return i % 2 === 0 ? '2.0.1' : '1.6';
 }
 
 async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
