@@ -64,9 +64,16 @@ export function compareSchedules(sent: TimedSchedule, reported: TimedSchedule, o
   return { ok: maxExcessKw <= o.toleranceKw, maxExcessKw, ...(atMs === undefined ? {} : { atMs }) };
 }
 
-/** A measured power against the setpoint in force: excess beyond the tolerance is a deviation. */
+/**
+ * A measured (net, signed) power against the setpoint in force: excess beyond the tolerance is a
+ * deviation. The allowed band is [0, setpoint] when charging and [setpoint, 0] when discharging (OCPP 2.1
+ * CentralSetpoint, negative = discharging): drawing or discharging less than planned is allowed (the EV,
+ * its V2X minimum SoC or the station may limit it), going past the cap in either direction is not —
+ * importing while told to discharge, or discharging more than the setpoint (or while told to charge).
+ */
 export function compareMeasurement(measuredKw: number, setpointKw: number, toleranceKw: number): { ok: boolean; excessKw: number } {
-  const excessKw = Math.round(Math.max(0, measuredKw - Math.max(0, setpointKw)) * 1000) / 1000;
+  const over = Math.max(0, measuredKw - Math.max(0, setpointKw), Math.min(0, setpointKw) - measuredKw);
+  const excessKw = Math.round(over * 1000) / 1000;
   return { ok: excessKw <= toleranceKw, excessKw };
 }
 

@@ -1,6 +1,12 @@
 /**
- * OCPP meter values (1.6 and 2.0.1) → the readings gridflex keeps: active import power (kW) and the
- * active import energy register (Wh). Pure.
+ * OCPP meter values (1.6, 2.0.1 and 2.1) → the readings gridflex keeps: the net active power (kW) and the
+ * active import and export energy registers (Wh). Pure.
+ *
+ * Net power = Power.Active.Import − Power.Active.Export (import positive, export negative: the project's
+ * sign convention), so an EV discharging under an OCPP 2.1 CentralSetpoint profile reads negative. A
+ * station reports the two directions as separate non-negative measurands (1.6 Measurand and 2.0.1/2.1
+ * MeasurandEnumType both list Power.Active.Export and Energy.Active.Export.Register); a missing one
+ * counts as 0 when the other is reported, so 1.6 / 2.0.1 stations that never send export read as before.
  *
  * Conventions from the specs:
  * - a sampled value without measurand is Energy.Active.Import.Register (1.6 and 2.0.1 default);
@@ -14,13 +20,20 @@ import type { MeterValue201 } from './wire-201.ts';
 
 export const POWER_ACTIVE_IMPORT = 'Power.Active.Import';
 export const ENERGY_ACTIVE_IMPORT_REGISTER = 'Energy.Active.Import.Register';
+export const POWER_ACTIVE_EXPORT = 'Power.Active.Export';
+export const ENERGY_ACTIVE_EXPORT_REGISTER = 'Energy.Active.Export.Register';
 
 export interface MeterReading {
   timeMs: number;
-  /** Active import power (kW), when reported. */
+  /**
+   * Net active power (kW): import − export, negative while discharging; set when either direction is
+   * reported (the other then counts as 0).
+   */
   powerKw?: number;
   /** Active import energy register (Wh), when reported. */
   energyWh?: number;
+  /** Active export energy register (Wh), when reported. */
+  exportEnergyWh?: number;
 }
 
 interface Sample {
@@ -34,6 +47,8 @@ interface Sample {
 
 const PHASES = new Set(['L1', 'L2', 'L3', 'L1-N', 'L2-N', 'L3-N']);
 const GRID_LOCATIONS = new Set(['Outlet', 'Inlet']);
+const POWER_UNITS: Record<string, number> = { W: 1, kW: 1000 };
+const ENERGY_UNITS: Record<string, number> = { Wh: 1, kWh: 1000 };
 
 export function readMeterValues16(meterValues: MeterValue16[]): MeterReading[] {
   return meterValues.flatMap((mv) => {
@@ -68,12 +83,16 @@ function reading(timestamp: string, samples: Sample[]): MeterReading[] {
   const timeMs = Date.parse(timestamp);
   if (!Number.isFinite(timeMs)) return [];
   const grid = samples.filter((s) => s.location === undefined || GRID_LOCATIONS.has(s.location));
-  const powerW = total(grid.filter((s) => s.measurand === POWER_ACTIVE_IMPORT), { W: 1, kW: 1000 }, 'W');
-  const energyWh = total(grid.filter((s) => s.measurand === ENERGY_ACTIVE_IMPORT_REGISTER), { Wh: 1, kWh: 1000 }, 'Wh');
-  if (powerW === undefined && energyWh === undefined) return [];
+  const of = (measurand: string) => grid.filter((s) => s.measurand === measurand);
+  const importW = total(of(POWER_ACTIVE_IMPORT), POWER_UNITS, 'W');
+  const exportW = total(of(POWER_ACTIVE_EXPORT), POWER_UNITS, 'W');
+  const energyWh = total(of(ENERGY_ACTIVE_IMPORT_REGISTER), ENERGY_UNITS, 'Wh');
+  const exportEnergyWh = total(of(ENERGY_ACTIVE_EXPORT_REGISTER), ENERGY_UNITS, 'Wh');
+  if (importW === undefined && exportW === undefined && energyWh === undefined && exportEnergyWh === undefined) return [];
   const out: MeterReading = { timeMs };
-  if (powerW !== undefined) out.powerKw = powerW / 1000;
+  if (importW !== undefined || exportW !== undefined) out.powerKw = ((importW ?? 0) - (exportW ?? 0)) / 1000;
   if (energyWh !== undefined) out.energyWh = energyWh;
+  if (exportEnergyWh !== undefined) out.exportEnergyWh = exportEnergyWh;
   return [out];
 }
 

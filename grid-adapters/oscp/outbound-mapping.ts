@@ -83,13 +83,16 @@ export function adjustmentBlocks(h: Horizon, limit: readonly (number | null)[], 
   return blocks.length > 0 ? blocks : undefined;
 }
 
-/** One period's imported energy of a group (OSCP 2.0 EnergyMeasurement): kWh, phase ALL, IMPORT. */
+/**
+ * One period's net energy of a group or asset (OSCP 2.0 EnergyMeasurement): kWh, phase ALL; IMPORT, or
+ * EXPORT with the magnitude when the period's net energy is negative (V2X discharging outweighed charging).
+ */
 export function energyMeasurement(kwh: number, fromMs: number, toMs: number, energyType: EnergyMeasurement['energy_type'] = 'FLEXIBLE'): EnergyMeasurement {
   return {
-    value: round3(Math.max(0, kwh)),
+    value: round3(Math.abs(kwh)),
     phase: 'ALL',
     unit: 'KWH',
-    direction: 'IMPORT',
+    direction: kwh < 0 ? 'EXPORT' : 'IMPORT',
     ...(energyType ? { energy_type: energyType } : {}),
     measure_time: new Date(toMs).toISOString(),
     initial_measure_time: new Date(fromMs).toISOString(),

@@ -1,6 +1,8 @@
 /**
- * Stores parsed meter readings: active import power as measurement rows (kW) on the EVSE node, and
- * the energy register as the session's delivered energy. Runs inside the caller's transaction, so
+ * Stores parsed meter readings: the net active power (import − export, negative while discharging) as
+ * measurement rows (kW) on the EVSE node — under the measurand Power.Active.Import, the series every
+ * reader (status page, OSCP and OpenADR reports) already uses, now signed — and the import and export
+ * energy registers as the session's delivered and exported energy. Runs inside the caller's transaction, so
  * the station's message is answered only once both are stored.
  */
 import { POWER_ACTIVE_IMPORT, type MeterReading } from '../../grid-adapters/ocpp/meter-values.ts';
@@ -8,7 +10,7 @@ import type { Queryable } from '../store/db.ts';
 import { compareMeasurement } from '../../grid-adapters/ocpp/composite.ts';
 import { insertMeasurements } from './measurement-store.ts';
 import { recordCompliance } from './smart-store.ts';
-import { recordEnergyRegister } from './session-store.ts';
+import { recordEnergyRegister, recordExportRegister } from './session-store.ts';
 
 /** Closed loop on meter values: the station and tolerance to check a measured power against. */
 export interface MeterCheck {
@@ -32,15 +34,19 @@ export async function ingestReadings(q: Queryable, target: { nodeId: string; ses
   if (check && latest && target.sessionId) await checkAgainstSetpoint(q, check, target.nodeId, latest.timeMs, latest.value);
   if (target.sessionId) {
     // Oldest first: the first register reading of a session without a meter start is its baseline.
-    for (const r of sorted) if (r.energyWh !== undefined) await recordEnergyRegister(q, target.sessionId, r.energyWh);
+    for (const r of sorted) {
+      if (r.energyWh !== undefined) await recordEnergyRegister(q, target.sessionId, r.energyWh);
+      if (r.exportEnergyWh !== undefined) await recordExportRegister(q, target.sessionId, r.exportEnergyWh);
+    }
   }
   return written;
 }
 
 /**
  * Compares the latest measured power of an EVSE with the setpoint of the newest allocation run for the
- * interval it falls in (the TxProfile limit gridflex sent), and records the result (ocpp_compliance,
- * kind 'meter'). No setpoint for that time (not planned yet) → no record.
+ * interval it falls in (the TxProfile limit, or the 2.1 CentralSetpoint gridflex sent), and records the
+ * result (ocpp_compliance, kind 'meter'). Both are signed (negative = discharging): compareMeasurement
+ * holds a discharging EVSE to its discharge cap. No setpoint for that time (not planned yet) → no record.
  */
 async function checkAgainstSetpoint(q: Queryable, c: MeterCheck, evseNodeId: string, timeMs: number, measuredKw: number): Promise<void> {
   const rows = await q.query<{ kw: number; ocpp_evse_id: number | null }>(

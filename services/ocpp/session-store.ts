@@ -21,12 +21,14 @@ export interface SessionRow {
   departureMs: number | null;
   energyNeededKwh: number | null;
   energyDeliveredKwh: number;
+  /** Energy the session exported (V2X discharging), from Energy.Active.Export.Register (kWh). */
+  energyExportedKwh: number;
   maxPowerKw: number | null;
   minPowerKw: number | null;
   meterStartWh: number | null;
   stopReason: string | null;
   /** OCPP 2.1 V2X state in the session's frame (charging-needs.ts v2xToDemand), null = no V2X. */
-  v2x: (V2xDemand & { socDeliveredKwh: number }) | null;
+  v2x: (V2xDemand & { socDeliveredKwh: number; socExportedKwh: number }) | null;
   controlMode: string | null;
   mobilityNeedsMode: string | null;
   /** OCPP 2.1 priority charging is active for this session. */
@@ -44,6 +46,7 @@ interface Row {
   departure_at: unknown;
   energy_needed_kwh: number | null;
   energy_delivered_kwh: number;
+  energy_exported_kwh: number;
   max_power_kw: number | null;
   min_power_kw: number | null;
   meter_start_wh: number | null;
@@ -53,14 +56,15 @@ interface Row {
   v2x_soc_kwh: number | null;
   v2x_capacity_kwh: number | null;
   v2x_soc_delivered_kwh: number | null;
+  v2x_soc_exported_kwh: number | null;
   control_mode: string | null;
   mobility_needs_mode: string | null;
   priority: boolean;
 }
 
 const COLS =
-  'id, station_id, evse_id, transaction_id, id_token, started_at, stopped_at, departure_at, energy_needed_kwh, energy_delivered_kwh, max_power_kw, min_power_kw, meter_start_wh, stop_reason, ' +
-  'v2x_max_discharge_kw, v2x_min_soc_kwh, v2x_soc_kwh, v2x_capacity_kwh, v2x_soc_delivered_kwh, control_mode, mobility_needs_mode, priority';
+  'id, station_id, evse_id, transaction_id, id_token, started_at, stopped_at, departure_at, energy_needed_kwh, energy_delivered_kwh, energy_exported_kwh, max_power_kw, min_power_kw, meter_start_wh, stop_reason, ' +
+  'v2x_max_discharge_kw, v2x_min_soc_kwh, v2x_soc_kwh, v2x_capacity_kwh, v2x_soc_delivered_kwh, v2x_soc_exported_kwh, control_mode, mobility_needs_mode, priority';
 
 const num = (v: number | null) => (v === null ? null : Number(v));
 
@@ -76,6 +80,7 @@ function fromRow(r: Row): SessionRow {
     departureMs: toMsOrNull(r.departure_at),
     energyNeededKwh: r.energy_needed_kwh === null ? null : Number(r.energy_needed_kwh),
     energyDeliveredKwh: Number(r.energy_delivered_kwh),
+    energyExportedKwh: Number(r.energy_exported_kwh),
     maxPowerKw: r.max_power_kw === null ? null : Number(r.max_power_kw),
     minPowerKw: r.min_power_kw === null ? null : Number(r.min_power_kw),
     meterStartWh: r.meter_start_wh === null ? null : Number(r.meter_start_wh),
@@ -89,6 +94,8 @@ function fromRow(r: Row): SessionRow {
             socKwh: Number(r.v2x_soc_kwh),
             capacityKwh: Number(r.v2x_capacity_kwh),
             socDeliveredKwh: num(r.v2x_soc_delivered_kwh) ?? 0,
+            // Needs stored before migration 018 have no exported baseline: 0 = everything exported counts.
+            socExportedKwh: num(r.v2x_soc_exported_kwh) ?? 0,
           },
     controlMode: r.control_mode,
     mobilityNeedsMode: r.mobility_needs_mode,
@@ -169,6 +176,21 @@ export async function recordEnergyRegister(q: Queryable, sessionId: string, regi
   );
 }
 
+/**
+ * Updates the exported energy from an Energy.Active.Export.Register reading (Wh), as recordEnergyRegister
+ * does for the import register. 1.6 meterStart is an import register and a 2.x Started event need not
+ * carry the export register, so the session's first export reading is its baseline; exported energy
+ * never decreases.
+ */
+export async function recordExportRegister(q: Queryable, sessionId: string, registerWh: number): Promise<void> {
+  await q.query(
+    `UPDATE charging_session SET export_meter_start_wh = COALESCE(export_meter_start_wh, $2::float8),
+       energy_exported_kwh = GREATEST(energy_exported_kwh, ($2::float8 - COALESCE(export_meter_start_wh, $2::float8)) / 1000.0)
+     WHERE id = $1`,
+    [sessionId, registerWh],
+  );
+}
+
 export interface ChargingNeedsUpdate {
   departureMs?: number;
   /** Energy the EV still asks for now (kWh). */
@@ -188,16 +210,16 @@ export interface ChargingNeedsUpdate {
 
 /**
  * Stores what the EV announced (ISO 15118 via NotifyEVChargingNeeds). energy_needed_kwh is the
- * session's total need, and the demand is need − delivered; the EV reports what it still needs NOW, so
- * the energy already delivered is added back in. Likewise the V2X SoC is stored with the energy delivered
- * at that moment, so later meter readings move it (loadActiveDemands).
+ * session's total need, and the demand is need − (delivered − exported); the EV reports what it still
+ * needs NOW, so the net energy already delivered is added back in. Likewise the V2X SoC is stored with the energy delivered
+ * and exported at that moment, so later meter readings move it (loadActiveDemands).
  */
 export async function setChargingNeeds(q: Queryable, sessionId: string, u: ChargingNeedsUpdate): Promise<void> {
   const v = u.v2x;
   await q.query(
     `UPDATE charging_session SET
        departure_at = COALESCE($2::timestamptz, departure_at),
-       energy_needed_kwh = COALESCE($3::float8 + energy_delivered_kwh, energy_needed_kwh),
+       energy_needed_kwh = COALESCE($3::float8 + energy_delivered_kwh - energy_exported_kwh, energy_needed_kwh),
        max_power_kw = COALESCE($4::float8, max_power_kw),
        min_power_kw = COALESCE($5::float8, min_power_kw),
        v2x_max_discharge_kw = CASE WHEN $6::boolean THEN $7::float8 ELSE v2x_max_discharge_kw END,
@@ -205,6 +227,7 @@ export async function setChargingNeeds(q: Queryable, sessionId: string, u: Charg
        v2x_soc_kwh = CASE WHEN $6::boolean THEN $9::float8 ELSE v2x_soc_kwh END,
        v2x_capacity_kwh = CASE WHEN $6::boolean THEN $10::float8 ELSE v2x_capacity_kwh END,
        v2x_soc_delivered_kwh = CASE WHEN $6::boolean THEN energy_delivered_kwh ELSE v2x_soc_delivered_kwh END,
+       v2x_soc_exported_kwh = CASE WHEN $6::boolean THEN energy_exported_kwh ELSE v2x_soc_exported_kwh END,
        control_mode = COALESCE($11::text, control_mode),
        mobility_needs_mode = COALESCE($12::text, mobility_needs_mode),
        max_schedule_tuples = COALESCE($13::integer, max_schedule_tuples)
@@ -236,12 +259,13 @@ export type ActiveDemand = ChargingDemand & { stationId: string; transactionId: 
  * - arrivalMs = started_at;
  * - departureMs = departure_at, else started_at + defaults.hours; when that is already past, now + 1 h,
  *   so an EV still plugged in keeps getting a schedule;
- * - energyKwh = max(0, (energy_needed_kwh ?? defaults.energyKwh) − energy_delivered_kwh);
+ * - energyKwh = max(0, (energy_needed_kwh ?? defaults.energyKwh) − (energy_delivered_kwh − energy_exported_kwh)):
+ *   energy discharged for V2X has to be charged again;
  * - maxPowerKw / minPowerKw when the session knows them (ISO 15118);
  * - v2g (OCPP 2.1 V2X sessions, while the station's connection is 2.1): the stored frame, with the SoC
- *   moved by the energy delivered since it was reported and kept within [0, capacity]. Only the import
- *   register moves it: discharged energy is not metered here, so after discharging the SoC is
- *   over-estimated until the EV reports new needs (the EV's own V2X minimum still stops it, ISO 15118-20);
+ *   moved by the net energy since it was reported (delivered − exported, from the import and export
+ *   registers) and kept within [0, capacity]. Grid-side energy: conversion losses are not modelled, so
+ *   the estimate drifts slightly until the EV reports new needs (ISO 15118-20 renegotiation);
  * - priority when priority charging is active.
  */
 export async function loadActiveDemands(
@@ -275,14 +299,15 @@ export async function loadActiveDemands(
       transactionId: s.transactionId,
       arrivalMs: s.startedMs,
       departureMs,
-      energyKwh: Math.max(0, (s.energyNeededKwh ?? defaults.energyKwh) - s.energyDeliveredKwh),
+      energyKwh: Math.max(0, (s.energyNeededKwh ?? defaults.energyKwh) - (s.energyDeliveredKwh - s.energyExportedKwh)),
     };
     const maxKw = numOrUndef(s.maxPowerKw);
     const minKw = numOrUndef(s.minPowerKw);
     if (maxKw !== undefined) d.maxPowerKw = maxKw;
     if (minKw !== undefined) d.minPowerKw = minKw;
     if (s.v2x && r.v2x_allowed === true) {
-      const soc = Math.min(s.v2x.capacityKwh, Math.max(0, s.v2x.socKwh + s.energyDeliveredKwh - s.v2x.socDeliveredKwh));
+      const netSinceKwh = s.energyDeliveredKwh - s.v2x.socDeliveredKwh - (s.energyExportedKwh - s.v2x.socExportedKwh);
+      const soc = Math.min(s.v2x.capacityKwh, Math.max(0, s.v2x.socKwh + netSinceKwh));
       d.v2g = { maxDischargeKw: s.v2x.maxDischargeKw, minSocKwh: s.v2x.minSocKwh, socKwh: soc, capacityKwh: s.v2x.capacityKwh };
     }
     if (s.priority) d.priority = true;

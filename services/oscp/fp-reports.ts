@@ -33,9 +33,9 @@ import { claimReport, dsoGroups, evsesUnder } from './oscp-groups.ts';
 const MAX_PERIODS = 96;
 
 /**
- * Mean measured import power (kW) per EVSE over [fromMs, toMs): the mean of its Power.Active.Import
- * samples (OCPP meter values are sampled at a steady rate during a session, so mean × time is the
- * energy). EVSEs without samples are absent.
+ * Mean measured net power (kW, negative while discharging) per EVSE over [fromMs, toMs): the mean of its
+ * Power.Active.Import samples, which meter-ingest stores as import − export (OCPP meter values are sampled
+ * at a steady rate during a session, so mean × time is the energy). EVSEs without samples are absent.
  */
 export async function measuredByEvse(q: Queryable, evses: string[], fromMs: number, toMs: number): Promise<Map<string, { kw: number; samples: number }>> {
   const out = new Map<string, { kw: number; samples: number }>();
@@ -49,7 +49,7 @@ export async function measuredByEvse(q: Queryable, evses: string[], fromMs: numb
   return out;
 }
 
-/** Mean measured import power (kW) of the EVSEs under `nodeId` (their means summed); `samples` = 0 when nothing was measured. */
+/** Mean measured net power (kW) of the EVSEs under `nodeId` (their means summed); `samples` = 0 when nothing was measured. */
 export async function measuredPowerKw(q: Queryable, nodeId: string, fromMs: number, toMs: number): Promise<{ kw: number; samples: number }> {
   const per = await measuredByEvse(q, await evsesUnder(q, nodeId), fromMs, toMs);
   let kw = 0;

@@ -15,9 +15,11 @@ export function stepChart(opts: { slots: number[]; series: Series[]; width?: num
   const n = opts.slots.length;
   if (n < 2) return '<p class="muted">no data yet</p>';
   const all = opts.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
+  // Signed values (V2X discharging: negative setpoints and measured power) extend the axis below 0.
   const max = Math.max(1, ...all) * 1.1;
+  const min = Math.min(0, ...all) * 1.1;
   const x = (i: number) => L + ((W - L - R) * i) / n;
-  const y = (v: number) => T + (H - T - B) * (1 - v / max);
+  const y = (v: number) => T + ((H - T - B) * (max - v)) / (max - min);
   const paths = opts.series
     .map((s) => {
       let d = '';
@@ -34,9 +36,10 @@ export function stepChart(opts: { slots: number[]; series: Series[]; width?: num
     })
     .join('');
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
-    const v = max * f;
+    const v = min + (max - min) * f;
     return `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/><text x="${L - 4}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(0)}</text>`;
   });
+  if (min < 0) ticks.push(`<line x1="${L}" x2="${W - R}" y1="${y(0)}" y2="${y(0)}" stroke="#bbb"/>`);
   const labels: string[] = [];
   const every = Math.max(1, Math.round(n / 8));
   for (let i = 0; i < n; i += every) {

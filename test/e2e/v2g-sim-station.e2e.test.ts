@@ -138,6 +138,14 @@ describe('e2e: a 2.1 V2X SimStation discharges when OpenADR prices make it pay',
     assert.ok(now, 'the current period discharges');
     assert.equal(v2x.powerKw(1), now.setpoint! / 1000);
     await v2x.sendMeterValues();
+    // gridflex stores the net power (import − export, negative) and finds it within the setpoint
+    const [m] = await g.db.query<{ value: number }>(`SELECT value FROM measurement WHERE node_id = 'V2G-21-1' AND measurand = 'Power.Active.Import' ORDER BY time DESC LIMIT 1`);
+    assert.equal(Number(m?.value), now.setpoint! / 1000);
+    const [check] = await g.db.query<{ ok: boolean; detail: { measuredKw: number; setpointKw: number } }>(
+      `SELECT ok, detail FROM ocpp_compliance WHERE station_id = 'V2G-21' AND kind = 'meter' AND ocpp_evse_id = 1 ORDER BY at DESC, id DESC LIMIT 1`,
+    );
+    assert.equal(check?.ok, true, JSON.stringify(check?.detail));
+    assert.ok(check.detail.measuredKw < 0);
     // the 2.0.1 EV beside it is never asked to discharge
     const p201 = (v201.received.filter((r) => r.payload.evseId === 1).map((r) => r.payload.chargingProfile as Obj).filter((p) => p.chargingProfilePurpose === 'TxProfile').at(-1))!;
     assert.ok(p201, 'the 2.0.1 EV has a TxProfile');

@@ -276,4 +276,44 @@ forEachDriver('OCPP 2.1 V2X, dynamic profiles, priority charging, salesTariff', 
       });
     }
   });
+
+  it('a discharging 2.1 station’s meter values (import and export, as the demo sim station sends them) are checked signed against its CentralSetpoint', async () => {
+    const [run] = await get().query<{ id: number }>(
+      `INSERT INTO allocation_run (grid_area_id, trigger, horizon_start, interval_min, interval_count, status, inputs_digest, verified)
+       VALUES ($1, 'test', now(), 15, 1, 'optimal', 'x', true) RETURNING id`,
+      [AREA],
+    );
+    const start = new Date(Math.floor(Date.now() / 900_000) * 900_000);
+    await get().query(`INSERT INTO setpoint (run_id, evse_id, start_at, kw, cap_kw, export_cap_kw) VALUES ($1, $2, $3, -10, 0, 10)`, [run!.id, `${S21}-2`, start]);
+    const c = clients[0]!;
+    const tx = { transactionId: 'tx-v2x-meter', chargingState: 'Charging', operationMode: 'CentralSetpoint' };
+    // services/demo/sim-station.ts on 2.1: both directions, no unitOfMeasure (W, Wh).
+    const sample = (at: Date, netW: number, importWh: number, exportWh: number) => ({
+      timestamp: at.toISOString(),
+      sampledValue: [
+        { value: Math.max(0, netW), measurand: 'Power.Active.Import' },
+        { value: Math.max(0, -netW), measurand: 'Power.Active.Export' },
+        { value: importWh, measurand: 'Energy.Active.Import.Register' },
+        { value: exportWh, measurand: 'Energy.Active.Export.Register' },
+      ],
+    });
+    // Meter value times inside the setpoint's interval, whatever the wall clock does during the test.
+    const now = start.getTime() + 1000;
+    await c.call('TransactionEvent', aTransactionEvent201('Started', { transactionInfo: { transactionId: tx.transactionId }, evse: { id: 2, connectorId: 1 }, meterValue: [sample(new Date(now), 0, 5_000, 1_000)] }));
+    await c.call('TransactionEvent', aTransactionEvent201('Updated', { seqNo: 1, transactionInfo: tx, evse: { id: 2, connectorId: 1 }, meterValue: [sample(new Date(now + 1000), -10_000, 5_000, 1_500)] }));
+    await c.call('TransactionEvent', aTransactionEvent201('Updated', { seqNo: 2, transactionInfo: tx, evse: { id: 2, connectorId: 1 }, meterValue: [sample(new Date(now + 2000), -12_000, 5_000, 2_000)] }));
+    const rows = await get().query<{ ok: boolean; excess_kw: number; detail: { measuredKw: number; setpointKw: number } }>(
+      `SELECT ok, excess_kw, detail FROM ocpp_compliance WHERE station_id = $1 AND kind = 'meter' ORDER BY at`,
+      [S21],
+    );
+    // The Started event measured 0 kW (within [−10, 0]); −10 kW is the setpoint; −12 kW exceeds the discharge cap by 2 kW.
+    assert.deepEqual(rows.map((r) => [r.ok, Number(r.excess_kw), r.detail.measuredKw]), [[true, 0, 0], [true, 0, -10], [false, 2, -12]]);
+    const measured = await get().query<{ value: number }>(`SELECT value FROM measurement WHERE node_id = $1 AND measurand = 'Power.Active.Import' ORDER BY time`, [`${S21}-2`]);
+    assert.deepEqual(measured.map((m) => Number(m.value)), [0, -10, -12]);
+    const [session] = await get().query<{ energy_exported_kwh: number; energy_delivered_kwh: number }>(
+      `SELECT energy_exported_kwh, energy_delivered_kwh FROM charging_session WHERE station_id = $1 AND transaction_id = $2`,
+      [S21, tx.transactionId],
+    );
+    assert.deepEqual([Number(session!.energy_delivered_kwh), Number(session!.energy_exported_kwh)], [0, 1]);
+  });
 });

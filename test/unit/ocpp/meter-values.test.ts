@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { readMeterValues16, readMeterValues201 } from '../../../grid-adapters/ocpp/meter-values.ts';
 import { chargingNeedsToDemand } from '../../../grid-adapters/ocpp/charging-needs.ts';
+import type { MeterValue201 } from '../../../grid-adapters/ocpp/wire-201.ts';
+import { assertValidOcpp } from '../../helpers/ocpp-schemas.ts';
 
 const TS = '2026-11-23T12:00:00.000Z';
 const MS = Date.parse(TS);
@@ -50,6 +52,97 @@ describe('OCPP meter values → readings', () => {
       { timeMs: MS, powerKw: 11, energyWh: 5_000 },
       { timeMs: MS + 60_000, powerKw: 7.4 },
     ]);
+  });
+});
+
+describe('OCPP meter values → readings: export (V2X discharging)', () => {
+  it('2.1 as the demo sim station sends it while discharging: net power negative, both registers', () => {
+    // services/demo/sim-station.ts sendMeterValues on 2.1: no unitOfMeasure (W, Wh), both directions.
+    const mv: MeterValue201 = {
+      timestamp: TS,
+      sampledValue: [
+        { value: 0, measurand: 'Power.Active.Import' },
+        { value: 9500, measurand: 'Power.Active.Export' },
+        { value: 4200, measurand: 'Energy.Active.Import.Register' },
+        { value: 1300, measurand: 'Energy.Active.Export.Register' },
+      ],
+    };
+    assertValidOcpp('2.1', 'TransactionEvent', 'req', {
+      eventType: 'Updated', timestamp: TS, triggerReason: 'MeterValuePeriodic', seqNo: 1,
+      transactionInfo: { transactionId: 'tx-1', chargingState: 'Charging', operationMode: 'CentralSetpoint' },
+      evse: { id: 1, connectorId: 1 }, meterValue: [mv],
+    });
+    assert.deepEqual(readMeterValues201([mv]), [{ timeMs: MS, powerKw: -9.5, energyWh: 4200, exportEnergyWh: 1300 }]);
+  });
+
+  it('2.1 sim station while charging: export 0 keeps the import power', () => {
+    const mv: MeterValue201 = {
+      timestamp: TS,
+      sampledValue: [
+        { value: 7400, measurand: 'Power.Active.Import' },
+        { value: 0, measurand: 'Power.Active.Export' },
+        { value: 4200, measurand: 'Energy.Active.Import.Register' },
+        { value: 1300, measurand: 'Energy.Active.Export.Register' },
+      ],
+    };
+    assert.deepEqual(readMeterValues201([mv]), [{ timeMs: MS, powerKw: 7.4, energyWh: 4200, exportEnergyWh: 1300 }]);
+  });
+
+  it('export alone: net power is minus the export; the export register alone is a reading', () => {
+    assert.deepEqual(readMeterValues201([{ timestamp: TS, sampledValue: [{ value: 11, measurand: 'Power.Active.Export', unitOfMeasure: { unit: 'kW' } }] }]), [{ timeMs: MS, powerKw: -11 }]);
+    assert.deepEqual(readMeterValues201([{ timestamp: TS, sampledValue: [{ value: 2.5, measurand: 'Energy.Active.Export.Register', unitOfMeasure: { unit: 'kWh' } }] }]), [{ timeMs: MS, exportEnergyWh: 2500 }]);
+  });
+
+  it('export units and multiplier: W, kW, Wh, kWh, 10^m; unknown units are ignored', () => {
+    const out = readMeterValues201([
+      {
+        timestamp: TS,
+        sampledValue: [
+          { value: 3.7, measurand: 'Power.Active.Export', unitOfMeasure: { unit: 'W', multiplier: 3 } },
+          { value: 12, measurand: 'Energy.Active.Export.Register', unitOfMeasure: { unit: 'Wh', multiplier: 3 } },
+          { value: 99, measurand: 'Power.Active.Export', phase: 'L1', unitOfMeasure: { unit: 'var' } },
+        ],
+      },
+    ]);
+    assert.deepEqual(out, [{ timeMs: MS, powerKw: -3.7, exportEnergyWh: 12_000 }]);
+  });
+
+  it('sums per-phase export power; a phase-less total wins; import and export net per direction', () => {
+    const exportPhases = [
+      { value: 3000, measurand: 'Power.Active.Export', phase: 'L1', unitOfMeasure: { unit: 'W' } },
+      { value: 3000, measurand: 'Power.Active.Export', phase: 'L2', unitOfMeasure: { unit: 'W' } },
+      { value: 2500, measurand: 'Power.Active.Export', phase: 'L3', unitOfMeasure: { unit: 'W' } },
+    ];
+    assert.deepEqual(readMeterValues201([{ timestamp: TS, sampledValue: exportPhases }]), [{ timeMs: MS, powerKw: -8.5 }]);
+    assert.deepEqual(
+      readMeterValues201([{ timestamp: TS, sampledValue: [...exportPhases, { value: 9000, measurand: 'Power.Active.Export', unitOfMeasure: { unit: 'W' } }] }]),
+      [{ timeMs: MS, powerKw: -9 }],
+    );
+    // Per-phase import on L1 and export on L2/L3 (a phase-balancing station): net = 1 − 5.5 kW.
+    assert.deepEqual(
+      readMeterValues201([{ timestamp: TS, sampledValue: [{ value: 1000, measurand: 'Power.Active.Import', phase: 'L1' }, ...exportPhases.slice(1)] }]),
+      [{ timeMs: MS, powerKw: -4.5 }],
+    );
+  });
+
+  it('export at the EV, cable or body is not grid power and is ignored', () => {
+    assert.deepEqual(readMeterValues201([{ timestamp: TS, sampledValue: [{ value: 9000, measurand: 'Power.Active.Export', location: 'EV' }, { value: 100, measurand: 'Energy.Active.Export.Register', location: 'Cable' }] }]), []);
+    assert.deepEqual(readMeterValues201([{ timestamp: TS, sampledValue: [{ value: 9000, measurand: 'Power.Active.Export', location: 'Inlet' }] }]), [{ timeMs: MS, powerKw: -9 }]);
+  });
+
+  it('1.6 reads export too: string values, kW and kWh, per phase', () => {
+    const out = readMeterValues16([
+      {
+        timestamp: TS,
+        sampledValue: [
+          { value: '2.2', measurand: 'Power.Active.Export', phase: 'L1-N', unit: 'kW' },
+          { value: '2.2', measurand: 'Power.Active.Export', phase: 'L2-N', unit: 'kW' },
+          { value: '1.5', measurand: 'Energy.Active.Export.Register', unit: 'kWh' },
+          { value: '10000' },
+        ],
+      },
+    ]);
+    assert.deepEqual(out, [{ timeMs: MS, powerKw: -4.4, energyWh: 10_000, exportEnergyWh: 1500 }]);
   });
 });
 

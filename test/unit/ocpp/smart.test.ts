@@ -153,6 +153,16 @@ describe('closed loop comparison', () => {
     assert.deepEqual(compareMeasurement(12, 11, 0.5), { ok: false, excessKw: 1 });
     assert.deepEqual(compareMeasurement(2, -3, 0.5), { ok: false, excessKw: 2 }); // export setpoint: any import is excess
   });
+
+  it('measured power while discharging (signed, OCPP 2.1 CentralSetpoint): the band is [setpoint, 0]', () => {
+    assert.deepEqual(compareMeasurement(-10, -10, 0.5), { ok: true, excessKw: 0 });
+    assert.deepEqual(compareMeasurement(-6, -10, 0.5), { ok: true, excessKw: 0 }, 'discharging less than planned is allowed');
+    assert.deepEqual(compareMeasurement(0, -10, 0.5), { ok: true, excessKw: 0 });
+    assert.deepEqual(compareMeasurement(-10.3, -10, 0.5), { ok: true, excessKw: 0.3 });
+    assert.deepEqual(compareMeasurement(-12, -10, 0.5), { ok: false, excessKw: 2 }, 'beyond the discharge cap');
+    assert.deepEqual(compareMeasurement(-3, 11, 0.5), { ok: false, excessKw: 3 }, 'discharging while told to charge');
+    assert.deepEqual(compareMeasurement(-3, 0, 0.5), { ok: false, excessKw: 3 });
+  });
 });
 
 describe('plan options from capabilities', () => {

@@ -65,7 +65,11 @@ describe('OSCP 2.0 outbound mappings', () => {
     assert.deepEqual(m, { value: 3.142, phase: 'ALL', unit: 'KWH', direction: 'IMPORT', energy_type: 'FLEXIBLE', measure_time: isoAt(T0 + Q), initial_measure_time: isoAt(T0) });
     assertOscpValid('energy-measurement', m);
     assertOscpValid('update-group-measurements', { group_id: 'g', measurements: [m] });
-    assert.equal(energyMeasurement(-1, T0, T0 + Q).value, 0);
+    // V2X: a period whose net energy is negative is reported as EXPORT, with the magnitude.
+    const exported = energyMeasurement(-1.25, T0, T0 + Q);
+    assert.equal(exported.value, 1.25);
+    assert.equal(exported.direction, 'EXPORT');
+    assertOscpValid('energy-measurement', exported);
   });
 
   it('requires measurements from CPOs only, as configured', () => {
