@@ -25,6 +25,13 @@ export const configSchema = z.object({
   PUBLIC_URL: url(['http:', 'https:']).optional(),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   DATABASE_MAX_CONNECTIONS: positiveInt.default(10),
+  /** PostgreSQL: longest wait for a connection, opening one or a free one from the full pool (ms). */
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /**
+   * PostgreSQL statement_timeout of every pooled connection (ms; 0 = none): the server cancels a query
+   * running longer. Migrations and the wait for another instance's run of a grid area are exempt.
+   */
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().refine((v) => v === 0 || (v >= 1000 && v <= 3_600_000), 'must be 0 (none) or 1000–3600000').default(60_000),
   GRIDFLEX_DATA_DIR: z.string().min(1).default('.gridflex-data'),
   MQTT_URL: url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']).optional(),
   /** Port of the embedded aedes broker, used when MQTT_URL is unset (not 1883, to leave a system broker alone). */

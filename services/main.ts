@@ -60,7 +60,7 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
   const metrics = createMetrics();
   const dataDir = path.resolve(config.GRIDFLEX_DATA_DIR);
   if (!config.DATABASE_URL) await mkdir(dataDir, { recursive: true });
-  const db = await openDb({ ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}), dataDir: path.join(dataDir, 'pglite'), maxConnections: config.DATABASE_MAX_CONNECTIONS });
+  const db = await openDb({ ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}), dataDir: path.join(dataDir, 'pglite'), maxConnections: config.DATABASE_MAX_CONNECTIONS, connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS });
   const applied = await migrate(db);
   if (applied.length) log.info({ applied }, 'database migrated');
 
@@ -104,7 +104,8 @@ export async function startGridflex(config: Config, opts: { log?: Logger } = {})
   broker?.setAuthority(openadrMqttAuthority({ db, issuer: openadr.issuer, topicRoot: `${config.MQTT_TOPIC_PREFIX}/openadr3` }));
   const ven = openadrVenFromConfig(config, { db, log, onSignalsChanged: onSignals });
   dispatcher.register('openadr', openadr.channel);
-  dispatcher.register('ocpp', csms.channel, { localTargets: () => csms.connectedStations().map((c) => c.stationId) });
+  // owner: only stations whose station_state names this instance (several instances, docs/operations.md)
+  dispatcher.register('ocpp', csms.channel, { localTargets: () => csms.connectedStations().map((c) => c.stationId), owner: csms.instanceId });
   dispatcher.register('mqtt', mqtt.channel);
   dispatcher.register('oscp', createOscpChannel({ db, log, metrics, config }));
 

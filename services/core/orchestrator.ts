@@ -119,7 +119,11 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       db.kind !== 'pg'
         ? await runWith(db, gridAreaId, reason, (fn) => db.tx(fn))
         : await db.tx(async (q) => {
+            // Waiting for another instance's run of the area (a solve of up to SOLVER_TIME_LIMIT_S) is
+            // not a hung query: the wait is exempt from DATABASE_STATEMENT_TIMEOUT_MS, the run is not.
+            await q.query('SET LOCAL statement_timeout = 0');
             await q.query('SELECT pg_advisory_xact_lock(7310100, hashtext($1))', [gridAreaId]);
+            await q.query('SET LOCAL statement_timeout TO DEFAULT');
             return runWith(q, gridAreaId, reason, (fn) => fn(q));
           });
     // only after the commit: the dispatcher must find the messages

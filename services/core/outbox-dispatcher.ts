@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Db } from '../store/db.ts';
-import { backlog, claimDue, type OutboxChannel, type OutboxRow } from '../store/outbox-store.ts';
+import { backlog, claimDue, OUTBOX_NOTIFY_CHANNEL, type OutboxChannel, type OutboxRow } from '../store/outbox-store.ts';
 import { createAttemptWriter } from './attempt-writer.ts';
 import type { ChannelHandler, DeliveryResult } from './delivery.ts';
 
@@ -10,11 +10,19 @@ export interface Dispatcher {
   /**
    * `localTargets`: for channels whose targets live on one instance (OCPP: the station's socket), the
    * targets this instance can reach; only their messages are claimed here, so another instance holding
-   * the socket delivers the rest instead of both bouncing them as unavailable.
+   * the socket delivers the rest instead of both bouncing them as unavailable. `owner`: in addition,
+   * only targets whose station_state.connected_instance is this token (csms.instanceId): a station
+   * this instance still believes it holds over a half-dead socket, while it has reconnected to
+   * another instance, is left to that one.
    */
-  register(channel: OutboxChannel, handler: ChannelHandler, opts?: { localTargets?: () => string[] }): void;
-  /** Runs a delivery pass soon (after an enqueue or a reconnect). */
+  register(channel: OutboxChannel, handler: ChannelHandler, opts?: { localTargets?: () => string[]; owner?: string }): void;
+  /**
+   * Runs a delivery pass soon (after an enqueue or a reconnect). Cheap to call often: kicks during a
+   * pass fold into one more claim, kicks between passes into one pass.
+   */
   kick(): void;
+  /** Whether the LISTEN for other instances' enqueues is in force (between start() and stop()). */
+  isListening(): boolean;
   /** One delivery pass; resolves when every claimed message has an outcome. Exposed for tests. */
   runOnce(): Promise<number>;
   start(): void;
@@ -52,7 +60,9 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
    */
   const stuckUntil = new Map<string, number>();
   const handlers = new Map<OutboxChannel, ChannelHandler>();
-  const localTargets = new Map<OutboxChannel, () => string[]>();
+  const localTargets = new Map<OutboxChannel, { targets: () => string[]; owner?: string }>();
+  let unlisten: Promise<() => Promise<void>> | undefined;
+  let listening = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
   let again = false;
@@ -137,11 +147,11 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
   async function claim(limit: number, busy: string[]): Promise<OutboxRow[]> {
     const exclude = busy.length > 0 ? { excludeTargets: busy } : {};
     const rows = await claimDue(db, { limit, staleMs, ...exclude, ...(localTargets.size ? { excludeChannels: [...localTargets.keys()] } : {}) });
-    for (const [channel, targets] of localTargets) {
+    for (const [channel, { targets, owner }] of localTargets) {
       const room = limit - rows.length;
       const busySet = new Set(busy);
       const here = targets().filter((t) => !busySet.has(t));
-      if (room > 0 && here.length > 0) rows.push(...(await claimDue(db, { channel, targets: here, limit: room, staleMs })));
+      if (room > 0 && here.length > 0) rows.push(...(await claimDue(db, { channel, targets: here, limit: room, staleMs, ...(owner ? { ownedBy: owner } : {}) })));
     }
     return rows;
   }
@@ -252,22 +262,54 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
     }, delayMs);
   }
 
+  function kick(): void {
+    if (running) {
+      again = true;
+      wakeDrain?.();
+    } else schedule(0);
+  }
+
+  /**
+   * Wakes this dispatcher when any instance enqueues (outbox-store.ts NOTIFYs on commit), so a message
+   * for a station connected here goes out at once even when another instance planned it. A burst of
+   * notifications costs no more than a burst of kick()s: during a pass they set one flag, between
+   * passes they re-arm one zero-delay timer. While the listening connection is down the poll still
+   * runs; once it is back, one pass catches up with what was enqueued meanwhile.
+   */
+  function listen(): void {
+    unlisten = db.listen(
+      OUTBOX_NOTIFY_CHANNEL,
+      (payload) => {
+        if (handlers.has(payload as OutboxChannel)) kick();
+      },
+      {
+        onListening() {
+          if (!listening) log.info({ channel: OUTBOX_NOTIFY_CHANNEL }, 'outbox listening for enqueues of other instances');
+          listening = true;
+          kick();
+        },
+        onLost(err, retryInMs) {
+          listening = false;
+          log.warn({ err: err.message, retryInMs, pollMs: config.OUTBOX_POLL_MS }, 'outbox LISTEN connection lost; polling meanwhile, reconnecting');
+        },
+      },
+    );
+    unlisten.catch((err: unknown) => log.error({ err }, 'outbox LISTEN failed; delivery relies on polling'));
+  }
+
   return {
     register(channel, handler, opts) {
       handlers.set(channel, handler);
-      if (opts?.localTargets) localTargets.set(channel, opts.localTargets);
+      if (opts?.localTargets) localTargets.set(channel, { targets: opts.localTargets, ...(opts.owner ? { owner: opts.owner } : {}) });
       else localTargets.delete(channel);
     },
-    kick() {
-      if (running) {
-        again = true;
-        wakeDrain?.();
-      } else schedule(0);
-    },
+    kick,
+    isListening: () => listening,
     runOnce,
     start() {
       stopped = false;
       halted = false;
+      if (!unlisten) listen();
       schedule(0);
     },
     async stop() {
@@ -276,7 +318,10 @@ export function createDispatcher(deps: { db: Db; log: Logger; metrics: Metrics; 
       wakeDrain?.();
       if (timer) clearTimeout(timer);
       timer = undefined;
-      await running?.catch(() => undefined);
+      const u = unlisten;
+      unlisten = undefined;
+      listening = false;
+      await Promise.allSettled([running, u?.then((f) => f())]);
     },
   };
 }

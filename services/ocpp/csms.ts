@@ -13,6 +13,7 @@
  * - One connection per station: a new one replaces the old one.
  */
 import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { RPCServer } from 'ocpp-rpc';
@@ -56,6 +57,11 @@ export interface CsmsDeps {
    * gridflex did not install (checkInstalledProfiles). Default off.
    */
   checkProfilesOnConnect?: boolean;
+  /**
+   * Names this process in station_state.connected_instance (migration 017): several instances on one
+   * database each deliver only to the stations whose row names them. Default: a random id.
+   */
+  instanceId?: string;
 }
 
 export interface Csms {
@@ -82,6 +88,8 @@ export interface Csms {
    * connected here. Never rejects; audited (`ocpp.ProfilesCleared`).
    */
   clearGridflexProfiles(stationId: string, ocppEvseIds?: number[]): Promise<ClearResult[] | undefined>;
+  /** The owner token written to station_state.connected_instance for the stations connected here. */
+  readonly instanceId: string;
   close(): Promise<void>;
 }
 
@@ -120,6 +128,7 @@ interface Connection {
 
 export function createCsms(deps: CsmsDeps): Csms {
   const { db, log, metrics, config, events } = deps;
+  const instanceId = deps.instanceId ?? randomUUID();
   const connections = new Map<string, Connection>();
   const pending = new Set<Promise<unknown>>();
   /** Connection bookkeeping per station runs in order, so a quick disconnect cannot be overtaken by its own connect. */
@@ -284,7 +293,7 @@ export function createCsms(deps: CsmsDeps): Csms {
       connections.delete(stationId);
       clog.info({ code: e.code, reason: e.reason }, 'station disconnected');
       // While closing, close() marks its stations itself (the database may be closed right after).
-      if (!closing) track('disconnect bookkeeping', { stationId }, inOrder(stationId, () => markDisconnected(db, stationId)));
+      if (!closing) track('disconnect bookkeeping', { stationId }, inOrder(stationId, () => disconnected(stationId)));
     });
 
     clog.info({ remoteAddress: client.handshake.remoteAddress }, 'station connected');
@@ -295,13 +304,20 @@ export function createCsms(deps: CsmsDeps): Csms {
       { stationId },
       inOrder(stationId, async () => {
         if (connections.get(stationId)?.client !== client) return; // already gone or replaced
-        await markConnected(db, stationId, version);
+        await markConnected(db, stationId, version, instanceId);
         ctx.stationConnected();
         // Outside the bookkeeping chain: waiting for the reports must not hold up a disconnect.
         if (deps.checkProfilesOnConnect && isV2(version)) track('installed-profile check', { stationId }, checkInstalledProfiles(stationId));
       }),
     );
   });
+
+  /** Clears the station's connected state, unless another instance has taken it over meanwhile. */
+  async function disconnected(stationId: string): Promise<void> {
+    if (!(await markDisconnected(db, stationId, instanceId))) {
+      log.info({ stationId, instanceId }, 'station now connected to another instance: its state is left to that one');
+    }
+  }
 
   function linkOf(stationId: string, c: Connection): StationLink {
     return {
@@ -373,6 +389,7 @@ export function createCsms(deps: CsmsDeps): Csms {
     },
     checkInstalledProfiles,
     clearGridflexProfiles,
+    instanceId,
     handleUpgrade(req, socket, head) {
       const target = parseOcppPath(req.url, OCPP_ENDPOINT);
       if (!target.ok) {
@@ -401,7 +418,7 @@ export function createCsms(deps: CsmsDeps): Csms {
       reports.cancelAll();
       await Promise.allSettled([...pending]);
       // Stations whose close event has not run yet are still marked connected: mark them now.
-      await Promise.allSettled(open.map((c) => inOrder(c.stationId, () => markDisconnected(db, c.stationId))));
+      await Promise.allSettled(open.map((c) => inOrder(c.stationId, () => disconnected(c.stationId))));
     },
   };
 }

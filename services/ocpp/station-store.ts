@@ -41,16 +41,30 @@ export async function findEvse(q: Queryable, stationId: string, ocppEvseId: numb
   return r ? { id: r.id, ocppEvseId: Number(r.ocpp_evse_id), voltageV: r.voltage_v, phases: r.phases } : undefined;
 }
 
-export async function markConnected(q: Queryable, stationId: string, version: string): Promise<void> {
+/**
+ * The station is connected to this instance (`instanceId`: random per process, see csms.ts): it
+ * becomes the owner whose dispatcher alone claims the station's OCPP messages (migration 017).
+ */
+export async function markConnected(q: Queryable, stationId: string, version: string, instanceId: string): Promise<void> {
   await q.query(
-    `INSERT INTO station_state (station_id, ocpp_version, connected, last_seen_at) VALUES ($1, $2, true, now())
-     ON CONFLICT (station_id) DO UPDATE SET ocpp_version = EXCLUDED.ocpp_version, connected = true, last_seen_at = now()`,
-    [stationId, version],
+    `INSERT INTO station_state (station_id, ocpp_version, connected, connected_instance, last_seen_at) VALUES ($1, $2, true, $3, now())
+     ON CONFLICT (station_id) DO UPDATE SET ocpp_version = EXCLUDED.ocpp_version, connected = true, connected_instance = EXCLUDED.connected_instance, last_seen_at = now()`,
+    [stationId, version, instanceId],
   );
 }
 
-export async function markDisconnected(q: Queryable, stationId: string): Promise<void> {
-  await q.query(`UPDATE station_state SET connected = false, last_seen_at = now() WHERE station_id = $1`, [stationId]);
+/**
+ * The station's connection to `instanceId` closed. Only the owner clears the state: when the station
+ * has meanwhile reconnected to another instance (this one's socket was half-dead and closed late),
+ * the row already names the new owner and stays as it is. Returns whether it was still ours.
+ */
+export async function markDisconnected(q: Queryable, stationId: string, instanceId: string): Promise<boolean> {
+  const rows = await q.query(
+    `UPDATE station_state SET connected = false, connected_instance = NULL, last_seen_at = now()
+     WHERE station_id = $1 AND (connected_instance = $2 OR connected_instance IS NULL) RETURNING station_id`,
+    [stationId, instanceId],
+  );
+  return rows.length > 0;
 }
 
 export async function touchStation(q: Queryable, stationId: string): Promise<void> {

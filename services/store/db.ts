@@ -15,7 +15,29 @@ export interface Db extends Queryable {
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** Runs a script of several statements (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * LISTENs on `channel` until the returned function is called; `onNotify` gets each NOTIFY payload
+   * (delivered only once the notifying transaction commits). On PostgreSQL the listener has its own
+   * connection, outside the pool, and reconnects with backoff when it drops: notifications sent
+   * while it was down are lost, so `events.onListening` (called each time LISTEN is in force again)
+   * is the caller's cue to catch up. Resolves after the first attempt, whether it succeeded or not
+   * (a failure is reported through `events.onLost` and retried).
+   */
+  listen(channel: string, onNotify: (payload: string) => void, events?: ListenEvents): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+export interface ListenEvents {
+  /** LISTEN is in force (first time, or again after a lost connection). */
+  onListening?(): void;
+  /** The listening connection failed or dropped; the next attempt is in `retryInMs`. */
+  onLost?(err: Error, retryInMs: number): void;
+}
+
+/** Only plain identifiers are LISTENed on, so they need no quoting rules beyond this check. */
+export function checkChannelName(channel: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`invalid LISTEN channel name ${JSON.stringify(channel)}`);
+  return channel;
 }
 
 /** A PostgreSQL error code, when the driver reports one (23505 unique violation, ...). */

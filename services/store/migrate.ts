@@ -21,6 +21,9 @@ export async function migrate(db: Db): Promise<string[]> {
     if (file.endsWith('.timescale.sql') && !hasTimescale) continue;
     const sql = await readFile(path.join(MIGRATIONS_DIR, file), 'utf8');
     const done = await db.tx(async (q) => {
+      // Exempt from DATABASE_STATEMENT_TIMEOUT_MS: a migration may rewrite a large table, and waiting for
+      // another instance's migrations is not a hung query.
+      await q.query('SET LOCAL statement_timeout = 0');
       await q.query('SELECT pg_advisory_xact_lock(7310001)');
       const seen = await q.query('SELECT 1 FROM schema_migration WHERE name = $1', [file]);
       if (seen.length > 0) return false;

@@ -21,6 +21,15 @@ export interface OutboxRow extends OutboxMessage {
   createdAt: Date;
 }
 
+/**
+ * PostgreSQL LISTEN/NOTIFY channel on which every enqueue announces its outbox channel: the instance
+ * holding the target (for OCPP, the station's socket) may be another process, and it wakes at once
+ * instead of at its next poll. The NOTIFY is part of the enqueueing transaction, so it is delivered
+ * when (and only if) the rows are committed and claimable. PostgreSQL folds identical notifications
+ * of one transaction into one.
+ */
+export const OUTBOX_NOTIFY_CHANNEL = 'gridflex_outbox';
+
 /** Enqueues a message inside the caller's transaction, superseding older undelivered ones with the same key. */
 export async function enqueue(q: Queryable, m: OutboxMessage): Promise<number> {
   if (m.dedupeKey) {
@@ -33,6 +42,7 @@ export async function enqueue(q: Queryable, m: OutboxMessage): Promise<number> {
     `INSERT INTO outbox (channel, target, action, payload, dedupe_key, run_id) VALUES ($1,$2,$3,$4,$5,$6) RETURNING id`,
     [m.channel, m.target, m.action, JSON.stringify(m.payload), m.dedupeKey ?? null, m.runId ?? null],
   );
+  await q.query(`SELECT pg_notify($1, $2)`, [OUTBOX_NOTIFY_CHANNEL, m.channel]);
   return Number(row!.id);
 }
 
@@ -65,6 +75,8 @@ export async function enqueueMany(q: Queryable, msgs: OutboxMessage[]): Promise<
       JSON.stringify(batch.map((m) => m.payload ?? null)), batch.map((m) => m.dedupeKey ?? null), batch.map((m) => m.runId ?? null),
     ],
   );
+  // one notification per outbox channel in the batch, not per row
+  await q.query(`SELECT pg_notify($1, c) FROM unnest($2::text[]) AS c`, [OUTBOX_NOTIFY_CHANNEL, [...new Set(batch.map((m) => m.channel))]]);
   return batch.length;
 }
 
@@ -100,11 +112,14 @@ function fromRow(r: Row): OutboxRow {
  * Claims due messages (pending, or in flight for longer than `staleMs` after a crash), oldest first,
  * at most `limit`, optionally for one target. Claimed rows move to in_flight so a second dispatcher
  * (another instance) skips them. `excludeTargets`: targets whose earlier messages this dispatcher is
- * still delivering (claiming their later ones now would let them overtake).
+ * still delivering (claiming their later ones now would let them overtake). `ownedBy`: only targets
+ * whose station_state.connected_instance is this instance (OCPP stations connected here, migration
+ * 017): an instance whose socket to a station is half-dead while the station already reconnected
+ * elsewhere believes it holds the station, but the database says otherwise.
  */
 export async function claimDue(
   q: Queryable,
-  opts: { channel?: OutboxChannel; target?: string; targets?: string[]; excludeTargets?: string[]; excludeChannels?: OutboxChannel[]; limit: number; staleMs: number },
+  opts: { channel?: OutboxChannel; target?: string; targets?: string[]; excludeTargets?: string[]; excludeChannels?: OutboxChannel[]; ownedBy?: string; limit: number; staleMs: number },
 ): Promise<OutboxRow[]> {
   const rows = await q.query<Row>(
     `UPDATE outbox SET state = 'in_flight', updated_at = now()
@@ -115,9 +130,10 @@ export async function claimDue(
          AND ($1::text IS NULL OR channel = $1) AND ($2::text IS NULL OR target = $2)
          AND ($5::text[] IS NULL OR target = ANY($5::text[])) AND ($6::text[] IS NULL OR channel <> ALL($6::text[]))
          AND ($7::text[] IS NULL OR target <> ALL($7::text[]))
-       ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+         AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM station_state s WHERE s.station_id = outbox.target AND s.connected_instance = $8))
+       ORDER BY id LIMIT $3 FOR UPDATE OF outbox SKIP LOCKED)
      RETURNING id, channel, target, action, payload, dedupe_key, run_id, state, attempts, created_at`,
-    [opts.channel ?? null, opts.target ?? null, opts.limit, opts.staleMs, opts.targets ?? null, opts.excludeChannels ?? null, opts.excludeTargets ?? null],
+    [opts.channel ?? null, opts.target ?? null, opts.limit, opts.staleMs, opts.targets ?? null, opts.excludeChannels ?? null, opts.excludeTargets ?? null, opts.ownedBy ?? null],
   );
   return rows.map(fromRow).sort((a, b) => a.id - b.id);
 }

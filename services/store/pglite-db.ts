@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import type { Db, Queryable, SqlParam } from './db.ts';
+import { checkChannelName, type Db, type Queryable, type SqlParam } from './db.ts';
 
 interface PgliteLike {
   query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
@@ -28,6 +28,18 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
     },
     async exec(sql) {
       await lite.exec(sql);
+    },
+    // One process, one connection: a NOTIFY is delivered in-process once its transaction commits, and
+    // there is no connection to lose, so onListening fires once and onLost never.
+    async listen(channel, onNotify, events) {
+      const unlisten = await lite.listen(checkChannelName(channel), onNotify);
+      events?.onListening?.();
+      let done = false;
+      return async () => {
+        if (done || lite.closed) return;
+        done = true;
+        await unlisten();
+      };
     },
     close: () => lite.close(),
   };

@@ -71,6 +71,7 @@ export function faultyDb(db: Db): Db & { failing: boolean } {
     query: <R extends object>(sql: string, params?: Parameters<Queryable['query']>[1]) => (wrapped.failing ? down() : db.query<R>(sql, params)),
     tx: <T>(fn: (q: Queryable) => Promise<T>) => (wrapped.failing ? down() : db.tx(fn)),
     exec: (sql: string) => db.exec(sql),
+    listen: (channel, onNotify, events) => db.listen(channel, onNotify, events),
     close: () => db.close(),
   };
   return wrapped;

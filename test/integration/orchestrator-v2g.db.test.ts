@@ -29,7 +29,7 @@ forEachDriver('orchestrator with V2G sessions and required export', (get) => {
       { id: 'ev-v2g', kind: 'evse', parentId: 'st-v2g', maxPowerKw: 11, ocppEvseId: 1 },
     ]));
     await db.tx(async (q) => {
-      await markConnected(q, 'st-v2g', '2.1');
+      await markConnected(q, 'st-v2g', '2.1', 'test-instance');
       const { session } = await startSession(q, { stationId: 'st-v2g', evseId: 'ev-v2g', transactionId: 'tx-v2g', startedMs: NOW });
       await setChargingNeeds(q, session.id, {
         departureMs: NOW + 4 * 3_600_000, energyKwh: 0,

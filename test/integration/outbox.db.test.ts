@@ -196,6 +196,7 @@ forEachDriver('outbox dispatcher', (get) => {
       },
       tx: (fn) => db.tx(fn),
       exec: (sql) => db.exec(sql),
+      listen: (channel, onNotify, events) => db.listen(channel, onNotify, events),
       close: () => db.close(),
     };
     const d = createDispatcher({ db: counted, log, metrics: createMetrics(), config });
@@ -267,6 +268,7 @@ forEachDriver('outbox dispatcher', (get) => {
       },
       tx: (fn) => db.tx(fn),
       exec: (sql) => db.exec(sql),
+      listen: (channel, onNotify, events) => db.listen(channel, onNotify, events),
       close: () => db.close(),
     };
     await db.tx((q) => enqueueMany(q, ['wf-1', 'wf-2', 'wf-3'].map((target) => ({ channel: 'mqtt' as const, target, action: 'publish', payload: {} }))));
@@ -293,6 +295,7 @@ forEachDriver('outbox dispatcher', (get) => {
       },
       tx: (fn) => db.tx(fn),
       exec: (sql) => db.exec(sql),
+      listen: (channel, onNotify, events) => db.listen(channel, onNotify, events),
       close: () => db.close(),
     };
   }

@@ -24,7 +24,7 @@ forEachDriver('session exported energy and the V2X SoC', (get) => {
         { id: 'ev-x1', kind: 'evse', parentId: 'st-x', maxPowerKw: 11, ocppEvseId: 1 },
         { id: 'ev-x2', kind: 'evse', parentId: 'st-x', maxPowerKw: 11, ocppEvseId: 2 },
       ]);
-      await markConnected(q, 'st-x', '2.1');
+      await markConnected(q, 'st-x', '2.1', 'test-instance');
     });
   });
 
