@@ -175,15 +175,7 @@ describe('per-phase current limits (A)', () => {
           const [c, a] = extra[i % extra.length]!;
           return { ...n, ...c, ...(a !== undefined && n.kind !== 'evse' ? (i % 3 === 0 ? { exportLimitA: a } : { importLimitA: a }) : {}) };
         });
-        for (const method of ['lp', 'priority'] as const) {
-          const inp = { ...base, nodes, method };
-          const alloc = await allocate(inp);
-          assert.deepEqual(verifyAllocation(inp, alloc).violations, [], method);
-          if (method !== 'lp' || alloc.status !== 'optimal' || !alloc.solver) continue;
-          const mono = await monolithicOptimum(inp, 10);
-          assert.ok(mono, 'monolithic solved');
-          assert.ok(Math.abs(alloc.solver.planObjective - mono.objective) <= 1e-6 * Math.max(1, Math.abs(mono.objective)), `${alloc.solver.planObjective} vs ${mono.objective}`);
-        }
+        await bothSolversVerifyAndLpIsOptimal({ ...base, nodes }, 1e-6);
       }),
       { numRuns: 30 },
     );
@@ -199,17 +191,22 @@ describe('per-phase current limits (A)', () => {
           const [c, a, exp] = extra[i % extra.length]!;
           return { ...n, ...c, ...(a !== undefined && n.kind !== 'evse' ? (exp ? { exportLimitA: a } : { importLimitA: a }) : {}) };
         });
-        for (const method of ['lp', 'priority'] as const) {
-          const inp = { ...base, nodes, method };
-          const alloc = await allocate(inp);
-          assert.deepEqual(verifyAllocation(inp, alloc).violations, [], method);
-          if (method !== 'lp' || alloc.status !== 'optimal' || !alloc.solver) continue;
-          const mono = await monolithicOptimum(inp, 10);
-          assert.ok(mono, 'monolithic solved');
-          assert.ok(Math.abs(alloc.solver.planObjective - mono.objective) <= 1e-3 * Math.max(1, Math.abs(mono.objective)), `${alloc.solver.planObjective} vs ${mono.objective}`);
-        }
+        await bothSolversVerifyAndLpIsOptimal({ ...base, nodes }, 1e-3);
       }),
       { numRuns: 30 },
     );
   });
 });
+
+/** Both solvers' results pass verifyAllocation; the simplex's plan equals the monolithic LP's optimum within `relTol`. */
+async function bothSolversVerifyAndLpIsOptimal(base: AllocationInput, relTol: number): Promise<void> {
+  for (const method of ['lp', 'priority'] as const) {
+    const inp = { ...base, method };
+    const alloc = await allocate(inp);
+    assert.deepEqual(verifyAllocation(inp, alloc).violations, [], method);
+    if (method !== 'lp' || alloc.status !== 'optimal' || !alloc.solver) continue;
+    const mono = await monolithicOptimum(inp, 10);
+    assert.ok(mono, 'monolithic solved');
+    assert.ok(Math.abs(alloc.solver.planObjective - mono.objective) <= relTol * Math.max(1, Math.abs(mono.objective)), `${alloc.solver.planObjective} vs ${mono.objective}`);
+  }
+}
