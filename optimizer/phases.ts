@@ -53,11 +53,12 @@ export interface PhaseModel {
   conservative: Problem;
 }
 
-function ampsOf(n: TopologyNode, reasons: Reasons): number | undefined {
-  const a = n.importLimitA;
+/** A node's `importLimitA` or `exportLimitA`: undefined when not given, 0 (the safe reading) when unusable. */
+function ampsOf(n: TopologyNode, field: 'importLimitA' | 'exportLimitA', reasons: Reasons): number | undefined {
+  const a = n[field];
   if (a === undefined || a === null) return undefined;
   if (typeof a !== 'number' || Number.isNaN(a) || a < 0) {
-    reasons.add(`node ${n.id}: invalid importLimitA ${String(a)} treated as 0 A`);
+    reasons.add(`node ${n.id}: invalid ${field} ${String(a)} treated as 0 A`);
     return 0;
   }
   return a;
@@ -105,20 +106,10 @@ interface Classified {
   volts: number;
 }
 
-function exportAmpsOf(n: TopologyNode, reasons: Reasons): number | undefined {
-  const a = n.exportLimitA;
-  if (a === undefined || a === null) return undefined;
-  if (typeof a !== 'number' || Number.isNaN(a) || a < 0) {
-    reasons.add(`node ${n.id}: invalid exportLimitA ${String(a)} treated as 0 A`);
-    return 0;
-  }
-  return a;
-}
-
 /** Import (`importLimitA`) or export (`exportLimitA`) side of a node's ampere limit. */
 function classify(tree: Tree, n: number, reasons: Reasons, side: 'import' | 'export' = 'import'): Classified | null {
   const node = tree.nodes[n]!;
-  const amps = side === 'import' ? ampsOf(node, reasons) : exportAmpsOf(node, reasons);
+  const amps = ampsOf(node, side === 'import' ? 'importLimitA' : 'exportLimitA', reasons);
   if (amps === undefined || !tree.reachable[n]) return null;
   const volts = voltageOf(node, reasons);
   // A single-phase node has one phase: all its current is on it, whatever the EVSEs below.
