@@ -2,7 +2,7 @@ import { PRIORITY_BONUS, UNMET_PENALTY, type Problem } from '../prepare.ts';
 import type { AreaRange } from '../topology.ts';
 import type { AreaColumns } from '../lp/columns.ts';
 import { indexArea, sessionPass, shiftWithinSessions } from './area-index.ts';
-import { areaHasV2g, requiredExportPass } from './export-pass.ts';
+import { areaHasV2g, exportBeforeCharging, requiredExportPass } from './export-pass.ts';
 
 /**
  * The priority solver: the same LP as lp/build.ts (same columns, rows and objective), solved by
@@ -102,6 +102,15 @@ export function solvePriority(p: Problem, area: AreaRange, cols: AreaColumns, pl
   const { tree, lim } = p;
   const ix = indexArea(p, area, cols);
   const { T, nC, nS, E, w, offset, r, tOff, tCols, sessOff, limitedNodes, evPathOff, path } = ix;
+  // Required export from the SoC the EVs arrive with, planned first; the sessions that give it need that
+  // much more from the charging plan below (export-pass.ts). Its discharge cells have no charge column,
+  // so the charging plan written at the end leaves them as they are.
+  const hasV2g = areaHasV2g(p, area, cols);
+  if (hasV2g) {
+    const extra = new Float64Array(nS);
+    exportBeforeCharging(p, area, cols, plan, extra);
+    for (let s = 0; s < nS; s++) E[s]! += extra[s]!;
+  }
   const order = new Int32Array(nC);
   const fill = new Int32Array(T);
   const bySession = new Int32Array(nS);
@@ -437,7 +446,7 @@ export function solvePriority(p: Problem, area: AreaRange, cols: AreaColumns, pl
   const resume = phases[0]!.resume;
   for (let s = 0; s < nS; s++) if (resume[s]! > 0) muOut.set(sessionIds[s]!, resume[s]!);
   for (let c = 0; c < nC; c++) plan[cols.colEvse[c]! * T + cols.colT[c]!] = best[c]!;
-  if (areaHasV2g(p, area, cols)) {
+  if (hasV2g) {
     // Charging plan as above (V2G sessions charge up to their need, which the SoC ceiling allows), then
     // required export from V2G discharge; no arbitrage (docs/optimizer.md, "V2G and export").
     const kwh = requiredExportPass(p, area, cols, plan);
