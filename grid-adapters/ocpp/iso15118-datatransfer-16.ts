@@ -94,7 +94,7 @@ export function openIso15118DataTransfer(req: DataTransfer16): OpenedEnvelope {
   // OCPP 1.6 §4.3: "SHALL return a status 'UnknownVendorId' and the data element SHALL not be present".
   if (!isIso15118Vendor(req.vendorId)) return { kind: 'answer', conf: { status: 'UnknownVendorId' } };
   const action = ISO15118_SMART_MESSAGES.find((m) => req.messageId !== undefined && sameCi(m, req.messageId));
-  // The Plug & Charge messages of the note (Authorize, SignCertificate, …) are not implemented here.
+  // Plug & Charge messages of the note (Authorize, SignCertificate, …): gridflex does no certificate handling, so UnknownMessageId.
   if (!action) return { kind: 'answer', conf: { status: 'UnknownMessageId' } };
   if (req.data === undefined) return rejected({ errorCode: 'OccurrenceConstraintViolation', description: `data is required: the OCPP 2.0.1 ${action}Request as a JSON string` });
   let payload: unknown;

@@ -269,22 +269,25 @@ export function requiredExportPass(p: Problem, area: AreaRange, cols: AreaColumn
 
 /**
  * Required export planned before the charging plan (docs/optimizer.md, "V2G and export"): each (node,
- * interval) asking for export, deeper nodes first, is served from the V2G sessions below it that can give
- * it from the SoC they arrive with, the session with the most charging capacity to spare (Σ a · ub over
- * its charge columns − need − what it already gives) first, so the energy it gives can be charged back
- * where the area has headroom. The charging plan is then solved with each such session's need raised
- * by what it gives (`extra`, kWh by session index of `cols.sessions`), so the recharge competes for
- * headroom with every other session on equal terms instead of taking only what a finished plan left over.
- * Measured at 1000 V2G sites: the pass after charging alone (`requiredExportPass`) charged back 212 of
- * 835 kWh discharged, 8.6 % above the LP optimum.
- * A session is used only where, over its whole stay, Σ discharge ≤ socKwh − minSoc (the SoC floor holds
- * with no charging at all) and socKwh + need + Σ discharge ≤ capacity (the ceiling holds however its
- * charging, at most need + Σ discharge, is placed), at a discharge column whose interval has no charge
- * column (a required export caps import under the node at 0): so whatever the charging plan, the SoC
- * stays within [min SoC, capacity] and the net energy at or under the need. Writes the discharge into
- * `plan` (negative), `extra`; returns the kWh discharged. What is left is for `requiredExportPass`.
+ * interval) asking for export, in time order, deeper nodes first, is served whole by one V2G session
+ * below it, the one with the most charging capacity to spare (Σ a · ub over its charge columns − need −
+ * what it already gives) first, so the energy it gives can be charged back where the area has headroom.
+ * Where its SoC above the min SoC is short, it is first charged that much in the intervals before (latest
+ * first, each step within its column's bound and the headroom on its path, at least its min power): that
+ * charging is fixed, taken out of `lim` and `colUb` (copies the caller owns) and written into `plan`.
+ * The charging plan is then solved on what is left, with each such session's need changed by `extra`
+ * (kWh by session index of `cols.sessions`: + what it gives − its fixed charging), so the recharge
+ * competes for headroom with every other session on equal terms instead of taking only what a finished
+ * plan left over. Measured at 1000 V2G sites: after the charging plan alone (`requiredExportPass`),
+ * 212 of the 835 kWh discharged were charged back, 8.6 % above the LP optimum.
+ * Feasible whatever the charging plan adds: with Q the session's discharge and D its fixed charging, each
+ * discharge is placed only while soc + D (all before it) − Q ≥ min SoC; and soc + need + Q ≤ capacity
+ * with D ≤ need + Q, so its charging (D plus at most need + Q − D) never lifts the SoC over the capacity
+ * and the net energy stays at or under the need. Discharge only where the interval has no charge column
+ * (a required export caps import under the node at 0). Returns the kWh discharged; what is left is for
+ * `requiredExportPass`.
  */
-export function exportBeforeCharging(p: Problem, area: AreaRange, cols: AreaColumns, plan: Float64Array, extra: Float64Array): number {
+export function exportBeforeCharging(p: Problem, area: AreaRange, cols: AreaColumns, plan: Float64Array, extra: Float64Array, lim: Float64Array, colUb: Float64Array): number {
   const { count: T, tree, minExport, exportLim } = p;
   const nD = cols.disEvse.length;
   if (nD === 0) return 0;
@@ -293,57 +296,91 @@ export function exportBeforeCharging(p: Problem, area: AreaRange, cols: AreaColu
   const nE = area.evHi - area.evLo;
   const disAt = new Int32Array(nE * T).fill(-1);
   for (let c = 0; c < nD; c++) disAt[(cols.disEvse[c]! - area.evLo) * T + cols.disT[c]!] = c;
-  const chargeAt = new Uint8Array(nE * T);
+  const colAt = new Int32Array(nE * T).fill(-1);
   /** Charging capacity of each session to spare beyond its need, kWh (by session index). */
   const spare = new Float64Array(cols.sessions.length);
   for (let c = 0; c < cols.colEvse.length; c++) {
-    chargeAt[(cols.colEvse[c]! - area.evLo) * T + cols.colT[c]!] = 1;
+    colAt[(cols.colEvse[c]! - area.evLo) * T + cols.colT[c]!] = c;
     spare[cols.sessionOf[c]!]! += cols.colA[c]! * cols.colUb[c]!;
   }
   cols.sessions.forEach((e, s) => (spare[s]! -= p.session[e]!.energyKwh));
+  /** Per session: discharge Q and fixed charging D so far (kWh). */
+  const given = new Float64Array(cols.sessions.length);
+  const fixed = new Float64Array(cols.sessions.length);
   const out = new Float64Array(tree.nodes.length * T);
   const exportHead = (e: number, t: number): number => {
     let h = Number.POSITIVE_INFINITY;
     for (let n = tree.evseNode[e]!; n >= 0; n = tree.parent[n]!) h = Math.min(h, exportLim[n * T + t]! - out[n * T + t]!);
     return h;
   };
+  const importHead = (e: number, t: number): number => {
+    let h = Number.POSITIVE_INFINITY;
+    for (let n = tree.evseNode[e]!; n >= 0; n = tree.parent[n]!) h = Math.min(h, lim[n * T + t]!);
+    return h;
+  };
+  const setCharge = (c: number, kw: number): void => {
+    const e = cols.colEvse[c]!;
+    const t = cols.colT[c]!;
+    plan[e * T + t]! += kw;
+    colUb[c]! -= kw;
+    for (let n = tree.evseNode[e]!; n >= 0; n = tree.parent[n]!) lim[n * T + t]! -= kw;
+  };
   let kwh = 0;
   const cand: number[] = [];
+  const steps: [number, number][] = [];
   for (let t = 0; t < T; t++) {
     for (const n of asked) {
       const required = minExport[n * T + t]!;
       if (!(required > 0)) continue;
       let need = required;
-      for (let e = tree.evLo[n]!; e < tree.evHi[n]!; e++) need += plan[e * T + t]!;
+      for (let e = tree.evLo[n]!; e < tree.evHi[n]!; e++) need += Math.min(0, plan[e * T + t]!);
       if (!(need > 1e-9)) continue;
       cand.length = 0;
       for (let e = tree.evLo[n]!; e < tree.evHi[n]!; e++) {
         const c = disAt[(e - area.evLo) * T + t]!;
-        if (c >= 0 && plan[e * T + t] === 0 && !chargeAt[(e - area.evLo) * T + t]) cand.push(c);
+        if (c >= 0 && plan[e * T + t] === 0 && colAt[(e - area.evLo) * T + t] < 0) cand.push(c);
       }
-      const sOf = (c: number): number => cols.disSessionOf[c]!;
-      cand.sort((a, b) => spare[sOf(b)]! - extra[sOf(b)]! - (spare[sOf(a)]! - extra[sOf(a)]!) || a - b);
+      const left = (c: number): number => spare[cols.disSessionOf[c]!]! - given[cols.disSessionOf[c]!]!;
+      cand.sort((a, b) => left(b) - left(a) || a - b);
       for (const c of cand) {
-        if (!(need > 1e-9)) break;
         const e = cols.disEvse[c]!;
         const s = p.session[e]!;
         const v2g = s.v2g!;
-        const si = sOf(c);
+        const si = cols.disSessionOf[c]!;
         const a = cols.disA[c]!;
-        const budget = Math.min(v2g.socKwh - v2g.minSocKwh, v2g.capacityKwh - v2g.socKwh - s.energyKwh) - extra[si]!;
-        const most = Math.min(cols.disUb[c]!, exportHead(e, t), budget / a);
-        let v = Math.min(most, need);
-        // Under the min power the charger cannot run: export at the min if that is within every bound.
-        if (v < s.minKw) v = s.minKw <= most ? s.minKw : 0;
-        // Only whole requests: a part would leave the rest to other sessions, which may each need a step
-        // at their min power, and would take this session out of `requiredExportPass`'s candidates at t
-        // (measured: 9 requests missed at 1000 sites when parts were planned).
-        if (!(v > 1e-9) || v < need - 1e-9) continue;
+        // Whole requests only (at the min power if it is under it): a part would leave the rest to
+        // sessions that may each need a step at their min power (9 requests missed at 1000 sites).
+        const v = Math.max(need, s.minKw);
+        if (v > Math.min(cols.disUb[c]!, exportHead(e, t)) + 1e-12) continue;
+        const q = v * a;
+        if (v2g.socKwh + s.energyKwh + given[si]! + q > v2g.capacityKwh) continue;
+        let deficit = given[si]! + q - fixed[si]! - (v2g.socKwh - v2g.minSocKwh);
+        steps.length = 0;
+        for (let u = t - 1; u >= s.t0 && deficit > 1e-9; u--) {
+          const k = colAt[(e - area.evLo) * T + u]!;
+          if (k < 0) continue;
+          const au = cols.colA[k]!;
+          const room = Math.min(colUb[k]!, importHead(e, u));
+          // A cell already fixed is at its min power or more: any raise keeps it there.
+          const at = plan[e * T + u]! > 0 ? 0 : s.minKw;
+          const x = Math.max(Math.min(room, deficit / au), at);
+          if (!(x > 1e-9) || x > room) continue;
+          steps.push([k, x]);
+          setCharge(k, x);
+          deficit -= x * au;
+        }
+        const d = steps.reduce((sum, [k, x]) => sum + x * cols.colA[k]!, 0);
+        if (deficit > 1e-9 || fixed[si]! + d > s.energyKwh + given[si]! + q) {
+          for (const [k, x] of steps) setCharge(k, -x);
+          continue;
+        }
         plan[e * T + t] = -v;
         for (let m = tree.evseNode[e]!; m >= 0; m = tree.parent[m]!) out[m * T + t]! += v;
-        extra[si]! += v * a;
-        need -= v;
-        kwh += v * a;
+        given[si]! += q;
+        fixed[si]! += d;
+        extra[si]! += q - d;
+        kwh += q;
+        break;
       }
     }
   }

@@ -98,19 +98,28 @@ interface Phase extends Candidate {
 }
 
 /** Solves one area; writes the best plan into `plan[e * count + t]` (the area's other entries are left as they are). */
-export function solvePriority(p: Problem, area: AreaRange, cols: AreaColumns, plan: Float64Array, opts: PriorityOptions): PriorityOutcome {
+export function solvePriority(input: Problem, area: AreaRange, inputCols: AreaColumns, plan: Float64Array, opts: PriorityOptions): PriorityOutcome {
+  // Required export, planned first (export-pass.ts `exportBeforeCharging`): the discharge and the fixed
+  // charging it needs before are written into `plan` and taken out of copies of the limits and column
+  // bounds; the charging plan below fills the rest (added to the fixed charging at the end), with each
+  // session that gives energy needing that much more. Its discharge cells have no charge column.
+  const hasV2g = areaHasV2g(input, area, inputCols);
+  const T0 = input.count;
+  const fixed = hasV2g ? new Float64Array(inputCols.colEvse.length) : null;
+  let p = input;
+  let cols = inputCols;
+  let extra: Float64Array | null = null;
+  if (hasV2g) {
+    p = { ...input, lim: Float64Array.from(input.lim) };
+    cols = { ...inputCols, colUb: Float64Array.from(inputCols.colUb) };
+    extra = new Float64Array(inputCols.sessions.length);
+    exportBeforeCharging(input, area, inputCols, plan, extra, p.lim, cols.colUb);
+    for (let c = 0; c < fixed!.length; c++) fixed![c] = plan[cols.colEvse[c]! * T0 + cols.colT[c]!]!;
+  }
   const { tree, lim } = p;
   const ix = indexArea(p, area, cols);
   const { T, nC, nS, E, w, offset, r, tOff, tCols, sessOff, limitedNodes, evPathOff, path } = ix;
-  // Required export from the SoC the EVs arrive with, planned first; the sessions that give it need that
-  // much more from the charging plan below (export-pass.ts). Its discharge cells have no charge column,
-  // so the charging plan written at the end leaves them as they are.
-  const hasV2g = areaHasV2g(p, area, cols);
-  if (hasV2g) {
-    const extra = new Float64Array(nS);
-    exportBeforeCharging(p, area, cols, plan, extra);
-    for (let s = 0; s < nS; s++) E[s]! += extra[s]!;
-  }
+  if (extra) for (let s = 0; s < nS; s++) E[s] = Math.max(0, E[s]! + extra[s]!);
   const order = new Int32Array(nC);
   const fill = new Int32Array(T);
   const bySession = new Int32Array(nS);
@@ -445,11 +454,11 @@ export function solvePriority(p: Problem, area: AreaRange, cols: AreaColumns, pl
   // Where the first run stopped (the warm run when there is one): the next solve resumes from there.
   const resume = phases[0]!.resume;
   for (let s = 0; s < nS; s++) if (resume[s]! > 0) muOut.set(sessionIds[s]!, resume[s]!);
-  for (let c = 0; c < nC; c++) plan[cols.colEvse[c]! * T + cols.colT[c]!] = best[c]!;
+  for (let c = 0; c < nC; c++) plan[cols.colEvse[c]! * T + cols.colT[c]!] = best[c]! + (fixed ? fixed[c]! : 0);
   if (hasV2g) {
     // Charging plan as above (V2G sessions charge up to their need, which the SoC ceiling allows), then
     // required export from V2G discharge; no arbitrage (docs/optimizer.md, "V2G and export").
-    const kwh = requiredExportPass(p, area, cols, plan);
+    const kwh = requiredExportPass(input, area, inputCols, plan);
     const v2gNote = `required export served greedily from V2G discharge (${kwh.toFixed(3)} kWh), no price arbitrage planned`;
     return { value: bestValue, bound: Number.NaN, offset, iterations, mu: muOut, v2gNote };
   }
