@@ -4,15 +4,17 @@ import type { AreaColumns } from '../lp/columns.ts';
 import { requiredNodes } from '../v2g.ts';
 
 /**
- * Required export in the priority solver (docs/optimizer.md, "V2G and export"): after its charging plan
- * is written, every (node, interval) whose envelope asks for export (importKw < 0; no charging there, the
- * import limit is 0) is served greedily from the V2G sessions below it, nodes deeper in the tree first
- * (an ancestor's request counts what they already export), the session with the most SoC above its min
- * SoC (from that interval to its departure) first. Each session:
+ * Required export in the priority solver (docs/optimizer.md, "V2G and export"), second part: what
+ * `exportBeforeCharging` (below) could not plan before charging. After the charging plan is written,
+ * every (node, interval) whose envelope asks for export (importKw < 0; no charging there, the
+ * import limit is 0) and is still short is served greedily from the V2G sessions below it, nodes deeper
+ * in the tree first (an ancestor's request counts what they already export), the session with the most
+ * SoC above its min SoC (from that interval to its departure) first. Each session:
  * 1. exports up to its discharge bound, the export headroom on its path and what keeps its SoC at or
  *    above the min SoC for the rest of its stay;
- * 0. (once) its charging under its min power is set to 0: the min-power drop after the solve would remove
- *    it, and a discharge planned on the SoC it gave would then be cut by the SoC-safe rounding;
+ * 0. (once, when it first becomes a candidate) its charging under its min power is set to 0: the
+ *    min-power drop after the solve would remove it, and a discharge planned on the SoC it gave would
+ *    then be cut by the SoC-safe rounding;
  * 2. when its SoC is what stops it, first charges more in the intervals before (latest first, within its
  *    max power, the import headroom on its path and its capacity until then), as much as it then exports,
  *    in steps of at least its min power; where a limit on its path is full, sessions that never discharge
@@ -307,6 +309,8 @@ export function exportBeforeCharging(p: Problem, area: AreaRange, cols: AreaColu
   /** Per session: discharge Q and fixed charging D so far (kWh). */
   const given = new Float64Array(cols.sessions.length);
   const fixed = new Float64Array(cols.sessions.length);
+  /** Per session: its last discharge interval so far. */
+  const last = new Int32Array(cols.sessions.length);
   const out = new Float64Array(tree.nodes.length * T);
   const exportHead = (e: number, t: number): number => {
     let h = Number.POSITIVE_INFINITY;
@@ -338,10 +342,16 @@ export function exportBeforeCharging(p: Problem, area: AreaRange, cols: AreaColu
       cand.length = 0;
       for (let e = tree.evLo[n]!; e < tree.evHi[n]!; e++) {
         const c = disAt[(e - area.evLo) * T + t]!;
-        if (c >= 0 && plan[e * T + t] === 0 && colAt[(e - area.evLo) * T + t] < 0) cand.push(c);
+        if (c >= 0 && plan[e * T + t] === 0 && colAt[(e - area.evLo) * T + t]! < 0) cand.push(c);
       }
       const left = (c: number): number => spare[cols.disSessionOf[c]!]! - given[cols.disSessionOf[c]!]!;
-      cand.sort((a, b) => left(b) - left(a) || a - b);
+      /** SoC above the min SoC with no charging but the fixed one: the less pre-charging it needs, the better. */
+      const socRoom = (c: number): number => {
+        const si = cols.disSessionOf[c]!;
+        const v = p.session[cols.disEvse[c]!]!.v2g!;
+        return v.socKwh - v.minSocKwh + fixed[si]! - given[si]!;
+      };
+      cand.sort((a, b) => left(b) - left(a) || socRoom(b) - socRoom(a) || a - b);
       for (const c of cand) {
         const e = cols.disEvse[c]!;
         const s = p.session[e]!;
@@ -353,7 +363,6 @@ export function exportBeforeCharging(p: Problem, area: AreaRange, cols: AreaColu
         const v = Math.max(need, s.minKw);
         if (v > Math.min(cols.disUb[c]!, exportHead(e, t)) + 1e-12) continue;
         const q = v * a;
-        if (v2g.socKwh + s.energyKwh + given[si]! + q > v2g.capacityKwh) continue;
         let deficit = given[si]! + q - fixed[si]! - (v2g.socKwh - v2g.minSocKwh);
         steps.length = 0;
         for (let u = t - 1; u >= s.t0 && deficit > 1e-9; u--) {
@@ -370,7 +379,7 @@ export function exportBeforeCharging(p: Problem, area: AreaRange, cols: AreaColu
           deficit -= x * au;
         }
         const d = steps.reduce((sum, [k, x]) => sum + x * cols.colA[k]!, 0);
-        if (deficit > 1e-9 || fixed[si]! + d > s.energyKwh + given[si]! + q) {
+        if (deficit > 1e-9 || fixed[si]! + d > s.energyKwh + given[si]! + q || v2g.socKwh + fixed[si]! + d > v2g.capacityKwh + 1e-9) {
           for (const [k, x] of steps) setCharge(k, -x);
           continue;
         }
@@ -380,10 +389,32 @@ export function exportBeforeCharging(p: Problem, area: AreaRange, cols: AreaColu
         fixed[si]! += d;
         extra[si]! += q - d;
         kwh += q;
+        last[si] = t;
         break;
       }
     }
   }
+  // The SoC ceiling: where soc + need + Q ≤ capacity, no placement of the session's charging (at most
+  // need + Q in all) can pass it. Otherwise its charging before its last discharge is bounded: the bounds
+  // of those columns, earliest first, are kept while their sum (kWh) with the fixed charging stays within
+  // capacity − soc, the first one past it is cut to what is left (closed under the min power unless it
+  // is fixed) and the later ones closed. Earliest first, as the tie-breaker ranks intervals; scaling every
+  // bound by the same factor instead put them all under the min power (a session losing 27.9 kWh on a
+  // 30-site instance). After the last discharge the SoC only rises, to at most soc + need.
+  cols.sessions.forEach((e, si) => {
+    const s = p.session[e]!;
+    const v2g = s.v2g;
+    if (!v2g || !(given[si]! > 0) || v2g.socKwh + s.energyKwh + given[si]! <= v2g.capacityKwh) return;
+    let budget = Math.max(0, v2g.capacityKwh - v2g.socKwh - fixed[si]!);
+    for (let u = s.t0; u < last[si]!; u++) {
+      const k = colAt[(e - area.evLo) * T + u]!;
+      if (k < 0) continue;
+      const a = cols.colA[k]!;
+      const ub = Math.min(Math.max(0, colUb[k]!), budget / a);
+      colUb[k] = ub < s.minKw && !(plan[e * T + u]! > 0) ? 0 : ub;
+      budget = Math.max(0, budget - colUb[k]! * a);
+    }
+  });
   return kwh;
 }
 

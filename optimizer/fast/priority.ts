@@ -28,6 +28,13 @@ import { areaHasV2g, exportBeforeCharging, requiredExportPass } from './export-p
  * B − V ≥ V* − V. Measured against the monolithic LP, plan (0) is usually within 0.05 % of V*; the bound
  * converges much more slowly (see docs/optimizer.md).
  *
+ * V2G (docs/optimizer.md, "V2G and export"): required export is planned first from the V2G sessions'
+ * SoC, with any charging it needs before fixed (export-pass.ts `exportBeforeCharging`); the passes above
+ * then run on the headroom left, each giving session needing what it gave on top of its need, so the
+ * energy is charged back wherever the plan finds room (at 1000 V2G sites: 0.002 % from the LP optimum,
+ * against 8.6 % when export was served after charging and charged back only into what was left).
+ * `requiredExportPass` serves whatever that left.
+ *
  * Warm start (issue #4, `initialMu`): μ_s is the value of one more kWh for session s, so the multipliers of
  * a previous solve of the same area are a good start when one input changed. B(μ) is a valid bound for any
  * μ ≥ 0, so a start can only change how fast the bound tightens, never make it wrong. Plans (0), (3) and
@@ -41,7 +48,10 @@ export interface PriorityOutcome {
   value: number;
   /** Best upper bound B on V*. */
   bound: number;
-  /** Σ_s w_s · E_s: the LP objective of a plan is `offset − value`. */
+  /**
+   * Σ_s w_s · E_s: the LP objective of a plan is `offset − value`. Not with V2G (`v2gNote` set): `value`
+   * then covers the charging the passes planned on top of the export planned first, with raised needs.
+   */
   offset: number;
   iterations: number;
   /**
@@ -109,11 +119,15 @@ export function solvePriority(input: Problem, area: AreaRange, inputCols: AreaCo
   let p = input;
   let cols = inputCols;
   let extra: Float64Array | null = null;
+  let kwhBefore = 0;
   if (hasV2g) {
+    // The pre-pass reads the area's cells (what is already discharging, what it fixed): start them at 0.
+    for (let c = 0; c < inputCols.colEvse.length; c++) plan[inputCols.colEvse[c]! * T0 + inputCols.colT[c]!] = 0;
+    for (let c = 0; c < inputCols.disEvse.length; c++) plan[inputCols.disEvse[c]! * T0 + inputCols.disT[c]!] = 0;
     p = { ...input, lim: Float64Array.from(input.lim) };
     cols = { ...inputCols, colUb: Float64Array.from(inputCols.colUb) };
     extra = new Float64Array(inputCols.sessions.length);
-    exportBeforeCharging(input, area, inputCols, plan, extra, p.lim, cols.colUb);
+    kwhBefore = exportBeforeCharging(input, area, inputCols, plan, extra, p.lim, cols.colUb);
     for (let c = 0; c < fixed!.length; c++) fixed![c] = plan[cols.colEvse[c]! * T0 + cols.colT[c]!]!;
   }
   const { tree, lim } = p;
@@ -458,8 +472,8 @@ export function solvePriority(input: Problem, area: AreaRange, inputCols: AreaCo
   if (hasV2g) {
     // Charging plan as above (V2G sessions charge up to their need, which the SoC ceiling allows), then
     // required export from V2G discharge; no arbitrage (docs/optimizer.md, "V2G and export").
-    const kwh = requiredExportPass(input, area, inputCols, plan);
-    const v2gNote = `required export served greedily from V2G discharge (${kwh.toFixed(3)} kWh), no price arbitrage planned`;
+    const kwh = kwhBefore + requiredExportPass(input, area, inputCols, plan);
+    const v2gNote = `required export served greedily from V2G discharge (${kwh.toFixed(3)} kWh, ${kwhBefore.toFixed(3)} of it planned before charging), no price arbitrage planned`;
     return { value: bestValue, bound: Number.NaN, offset, iterations, mu: muOut, v2gNote };
   }
   return { value: bestValue, bound: bestBound, offset, iterations, mu: muOut };
